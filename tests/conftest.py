@@ -1,0 +1,101 @@
+"""Database fixtures shared by the whole suite.
+
+Every test that needs storage gets a database of its own, on SQLite always and on PostgreSQL when
+``FUKAIJI_TEST_POSTGRES_URL`` is set. Migrations run once per backend into a template; each test
+then gets a copy (a file copy on SQLite, ``CREATE DATABASE … TEMPLATE`` on PostgreSQL), dropped
+afterwards, because the PostgreSQL server outlives the test run.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, make_url, text
+from sqlalchemy.orm import Session
+
+from fukaiji.db import create_db_engine, upgrade
+
+POSTGRES_URL_VARIABLE = "FUKAIJI_TEST_POSTGRES_URL"
+POSTGRES_SKIP_REASON = (
+    f"PostgreSQL tests skipped: set {POSTGRES_URL_VARIABLE}="
+    "postgresql+psycopg://postgres@127.0.0.1:5432/test to run them"
+)
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgresql),
+]
+
+
+def postgres_admin_url() -> str | None:
+    return os.environ.get(POSTGRES_URL_VARIABLE) or None
+
+
+def _run_admin(sql: str) -> None:
+    admin = create_db_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(sql))
+    admin.dispose()
+
+
+def _database_url(name: str) -> str:
+    return make_url(postgres_admin_url()).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.sqlite3"
+    engine = create_db_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    if postgres_admin_url() is None:
+        pytest.skip(POSTGRES_SKIP_REASON)
+    name = f"fukaiji_template_{secrets.token_hex(4)}"
+    _run_admin(f'CREATE DATABASE "{name}"')
+    try:
+        engine = create_db_engine(_database_url(name))
+        upgrade(engine)
+        engine.dispose()
+        yield name
+    finally:
+        _run_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A freshly migrated database of its own for one test."""
+    if request.param == "sqlite":
+        path = tmp_path / "fukaiji.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    template = request.getfixturevalue("postgres_template")
+    name = f"fukaiji_test_{secrets.token_hex(6)}"
+    _run_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    try:
+        yield _database_url(name)
+    finally:
+        _run_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = create_db_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
