@@ -1,0 +1,153 @@
+"""The audit log: append-only in the database itself, and every kind of tampering is named."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from fukaiji import audit
+from fukaiji.audit.chain import BreakKind
+from fukaiji.audit.models import AuditEntry
+from fukaiji.db import transaction
+
+
+def _append(engine: Engine, count: int) -> None:
+    with transaction(engine) as session:
+        for index in range(count):
+            audit.record(
+                session,
+                actor="staff:1",
+                action="test.append",
+                institution="131016",
+                subject=f"person:{index}",
+                details={"index": index, "memo": "住所変更"},
+            )
+
+
+def _verify(engine: Engine) -> audit.VerificationResult:
+    with transaction(engine) as session:
+        return audit.verify(session)
+
+
+def _drop_guards(engine: Engine) -> None:
+    """What an administrator with full rights could do before tampering."""
+    statements = {
+        "sqlite": [
+            "DROP TRIGGER audit_entries_no_update",
+            "DROP TRIGGER audit_entries_no_delete",
+        ],
+        "postgresql": ["DROP TRIGGER audit_entries_no_update_or_delete ON audit_entries"],
+    }[engine.dialect.name]
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.execute(text(statement))
+
+
+def _tamper(engine: Engine, *statements: str) -> None:
+    _drop_guards(engine)
+    with engine.begin() as connection:
+        for statement in statements:
+            connection.execute(text(statement))
+
+
+def test_an_intact_chain_verifies(engine: Engine) -> None:
+    _append(engine, 10)
+    result = _verify(engine)
+    assert result.intact
+    assert result.entries == 10
+
+
+def test_an_empty_log_is_intact(engine: Engine) -> None:
+    assert _verify(engine).intact
+
+
+def test_entries_link_to_their_predecessor(engine: Engine) -> None:
+    _append(engine, 3)
+    with transaction(engine) as session:
+        entries = session.scalars(select(AuditEntry).order_by(AuditEntry.seq)).all()
+    assert [entry.seq for entry in entries] == [1, 2, 3]
+    assert entries[0].prev_hash == "0" * 64
+    assert entries[1].prev_hash == entries[0].hash
+    assert entries[2].prev_hash == entries[1].hash
+    assert entries[0].details == '{"index":0,"memo":"住所変更"}'
+
+
+def test_an_entry_rolls_back_with_its_transaction(engine: Engine) -> None:
+    with pytest.raises(RuntimeError), transaction(engine) as session:
+        audit.record(session, actor="staff:1", action="test.rolled_back")
+        raise RuntimeError("the operation failed")
+    with transaction(engine) as session:
+        assert session.scalar(select(func.count()).select_from(AuditEntry)) == 0
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["UPDATE audit_entries SET actor = 'someone else' WHERE seq = 1", "DELETE FROM audit_entries"],
+)
+def test_the_database_refuses_update_and_delete(engine: Engine, statement: str) -> None:
+    _append(engine, 2)
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.execute(text(statement))
+    assert _verify(engine).entries == 2
+
+
+def test_postgresql_refuses_truncate(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("TRUNCATE exists only on PostgreSQL")
+    _append(engine, 2)
+    with pytest.raises(DBAPIError, match="append-only"), engine.begin() as connection:
+        connection.execute(text("TRUNCATE audit_entries"))
+
+
+def test_altered_details_are_named_at_their_entry(engine: Engine) -> None:
+    _append(engine, 10)
+    _tamper(engine, "UPDATE audit_entries SET details = '{}' WHERE seq = 7")
+    result = _verify(engine)
+    assert result.first_break is not None
+    assert (result.first_break.seq, result.first_break.kind) == (7, BreakKind.ALTERED)
+    assert result.entries == 6
+    assert "第 7 件" in result.first_break.describe()
+
+
+def test_an_altered_link_is_named_at_its_entry(engine: Engine) -> None:
+    _append(engine, 5)
+    _tamper(engine, f"UPDATE audit_entries SET prev_hash = '{'f' * 64}' WHERE seq = 3")
+    result = _verify(engine)
+    assert result.first_break is not None
+    assert (result.first_break.seq, result.first_break.kind) == (3, BreakKind.ALTERED)
+
+
+def test_a_removed_entry_is_named_at_its_position(engine: Engine) -> None:
+    _append(engine, 10)
+    _tamper(engine, "DELETE FROM audit_entries WHERE seq = 4")
+    result = _verify(engine)
+    assert result.first_break is not None
+    assert (result.first_break.seq, result.first_break.kind) == (4, BreakKind.REMOVED)
+
+
+def test_a_removal_hidden_by_renumbering_is_still_found(engine: Engine) -> None:
+    _append(engine, 6)
+    _tamper(
+        engine,
+        "DELETE FROM audit_entries WHERE seq = 3",
+        "UPDATE audit_entries SET seq = seq + 100 WHERE seq > 3",
+        "UPDATE audit_entries SET seq = seq - 101 WHERE seq > 100",
+    )
+    result = _verify(engine)
+    assert result.first_break is not None
+    assert (result.first_break.seq, result.first_break.kind) == (3, BreakKind.REMOVED)
+
+
+def test_swapped_entries_are_named_as_reordered(engine: Engine) -> None:
+    _append(engine, 10)
+    _tamper(
+        engine,
+        "UPDATE audit_entries SET seq = -1 WHERE seq = 5",
+        "UPDATE audit_entries SET seq = 5 WHERE seq = 6",
+        "UPDATE audit_entries SET seq = 6 WHERE seq = -1",
+    )
+    result = _verify(engine)
+    assert result.first_break is not None
+    assert (result.first_break.seq, result.first_break.kind) == (5, BreakKind.REORDERED)
+    assert result.first_break.found_at == 6
