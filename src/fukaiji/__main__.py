@@ -1,0 +1,3 @@
+from fukaiji.cli import app
+
+app()

@@ -1,0 +1,110 @@
+"""The ``fukaiji`` command. Thin: parse arguments, call a service, print the result."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from fukaiji import audit
+from fukaiji.config import ConfigurationError, Settings, load_settings
+from fukaiji.db import create_db_engine, transaction, upgrade
+from fukaiji.identifiers import IDENTIFIER_KINDS, InvalidIdentifier
+
+app = typer.Typer(
+    help="fukaiji: マイナンバー情報連携・マイナポータルと DV・虐待等被害者の不開示措置",
+    no_args_is_help=True,
+)
+db_app = typer.Typer(help="データベース (database)", no_args_is_help=True)
+audit_app = typer.Typer(help="監査ログ (audit log)", no_args_is_help=True)
+id_app = typer.Typer(help="識別子の検査 (identifiers)", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+app.add_typer(id_app, name="id")
+
+console = Console()
+errors = Console(stderr=True)
+
+EXIT_INVALID = 2
+
+
+def _settings() -> Settings:
+    try:
+        settings = load_settings()
+        settings.secret  # noqa: B018  fail now, before anything starts, if the secret is unsafe
+    except ConfigurationError as error:
+        errors.print(f"[red]設定エラー (configuration error):[/red] {error}")
+        raise typer.Exit(EXIT_INVALID) from error
+    return settings
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="待ち受けるアドレス (bind address)")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="ポート番号 (port)")] = 8000,
+) -> None:
+    """マイグレーションを適用してサーバーを起動します (apply migrations, then serve)."""
+    import uvicorn
+
+    from fukaiji.web import create_app
+
+    settings = _settings()
+    engine = create_db_engine(settings.resolved_database_url)
+    upgrade(engine)
+    console.print(f"データベース (database): {engine.url.render_as_string(hide_password=True)}")
+    uvicorn.run(create_app(settings, engine), host=host, port=port)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """マイグレーションを最新まで適用します (apply all migrations)."""
+    engine = create_db_engine(_settings().resolved_database_url)
+    upgrade(engine)
+    console.print("データベースを最新の状態にしました (database is up to date)")
+    engine.dispose()
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """監査ログのハッシュ連鎖を検証します。完全なら 0、壊れていれば 1 で終了します."""
+    engine = create_db_engine(_settings().resolved_database_url)
+    with transaction(engine) as session:
+        result = audit.verify(session)
+    engine.dispose()
+    if result.first_break is not None:
+        errors.print(f"[red]✗ {result.first_break.describe()}[/red]")
+        errors.print(
+            f"  それ以前の {result.entries:,} 件は完全です"
+            f" (the {result.entries:,} entries before it are intact)"
+        )
+        raise typer.Exit(1)
+    console.print(
+        f"[green]✓ 監査ログの連鎖は完全です (audit chain intact)[/green]: {result.entries:,} 件, "
+        f"末尾ハッシュ (head hash) {result.head_hash}"
+    )
+
+
+@id_app.command("check")
+def id_check(
+    kind: Annotated[str, typer.Argument(help="種類: " + ", ".join(IDENTIFIER_KINDS))],
+    value: Annotated[str, typer.Argument(help="検査する値 (value to check)")],
+) -> None:
+    """識別子を検査します。正しければ 0、誤りがあれば 2 で終了します."""
+    if kind not in IDENTIFIER_KINDS:
+        errors.print(
+            f"種類 {kind}: 未知の種類です (unknown kind);"
+            f" 次のいずれか (one of): {', '.join(IDENTIFIER_KINDS)}"
+        )
+        raise typer.Exit(EXIT_INVALID)
+    label, parse = IDENTIFIER_KINDS[kind]
+    try:
+        parsed = parse(value)
+    except InvalidIdentifier as error:
+        errors.print(f"[red]✗[/red] {error}")
+        raise typer.Exit(EXIT_INVALID) from error
+    console.print(f"[green]✓[/green] {label} {parsed}: 正しい値です (valid)")
+
+
+if __name__ == "__main__":
+    app()
