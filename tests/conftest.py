@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +19,8 @@ import pytest
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session
 
-from fukaiji.db import create_db_engine, upgrade
+from fukaiji.db import create_db_engine, transaction, upgrade
+from fukaiji.network.institutions import load_local_governments
 
 POSTGRES_URL_VARIABLE = "FUKAIJI_TEST_POSTGRES_URL"
 POSTGRES_SKIP_REASON = (
@@ -30,6 +32,25 @@ BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgresql),
 ]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Each reason for skipping once, with its count, instead of one line per skipped test."""
+    reasons = Counter(
+        str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        for report in terminalreporter.stats.get("skipped", [])
+    )
+    for reason, count in reasons.most_common():
+        terminalreporter.write_line(f"SKIPPED {count}: {reason}", yellow=True)
+
+
+def prepare_template(url: str) -> None:
+    """Migrate, and load the official list of local governments every test can count on."""
+    engine = create_db_engine(url)
+    upgrade(engine)
+    with transaction(engine) as session:
+        load_local_governments(session, actor="test:template")
+    engine.dispose()
 
 
 def postgres_admin_url() -> str | None:
@@ -50,9 +71,7 @@ def _database_url(name: str) -> str:
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.sqlite3"
-    engine = create_db_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    engine.dispose()
+    prepare_template(f"sqlite:///{path}")
     return path
 
 
@@ -63,9 +82,7 @@ def postgres_template() -> Iterator[str]:
     name = f"fukaiji_template_{secrets.token_hex(4)}"
     _run_admin(f'CREATE DATABASE "{name}"')
     try:
-        engine = create_db_engine(_database_url(name))
-        upgrade(engine)
-        engine.dispose()
+        prepare_template(_database_url(name))
         yield name
     finally:
         _run_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -63,24 +63,27 @@ def test_audit_verify_exits_0_on_an_intact_chain(engine: Engine) -> None:
         audit.record(session, actor="test", action="test.cli")
     result = runner.invoke(app, ["audit", "verify"])
     assert result.exit_code == 0, result.output
-    assert "1 件" in result.output
+    assert "完全" in result.output
 
 
 @pytest.mark.usefixtures("database_environment")
 def test_audit_verify_exits_1_naming_the_altered_entry(engine: Engine) -> None:
     with transaction(engine) as session:
         for _ in range(3):
-            audit.record(session, actor="test", action="test.cli")
+            entry = audit.record(session, actor="test", action="test.cli")
     drop = {
         "sqlite": "DROP TRIGGER audit_entries_no_update",
         "postgresql": "DROP TRIGGER audit_entries_no_update_or_delete ON audit_entries",
     }[engine.dialect.name]
     with engine.begin() as connection:
         connection.execute(text(drop))
-        connection.execute(text("UPDATE audit_entries SET actor = 'intruder' WHERE seq = 2"))
+        connection.execute(
+            text("UPDATE audit_entries SET actor = 'intruder' WHERE seq = :seq"),
+            {"seq": entry.seq - 1},
+        )
     result = runner.invoke(app, ["audit", "verify"])
     assert result.exit_code == 1
-    assert "第 2 件" in result.output
+    assert f"第 {entry.seq - 1} 件" in result.output
 
 
 def test_production_without_a_secret_refuses_to_start(

@@ -34,9 +34,9 @@ def test_times_round_trip_as_utc(engine: Engine) -> None:
     tokyo = timezone(timedelta(hours=9))
     moment = datetime(2026, 11, 26, 19, 30, 0, 123456, tzinfo=tokyo)
     with transaction(engine) as session:
-        audit.record(session, actor="test", action="test.time", at=moment)
+        entry = audit.record(session, actor="test", action="test.time", at=moment)
     with transaction(engine) as session:
-        stored = session.scalars(select(AuditEntry.at)).one()
+        stored = session.scalars(select(AuditEntry.at).where(AuditEntry.seq == entry.seq)).one()
     assert stored == moment
     assert stored.tzinfo == UTC
 

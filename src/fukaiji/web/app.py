@@ -11,7 +11,11 @@ from sqlalchemy import Engine, text
 from fukaiji import __version__
 from fukaiji.config import Settings, load_settings
 from fukaiji.db import create_db_engine
+from fukaiji.web.api import api_router
+from fukaiji.web.domain_errors import install_domain_error_handlers
 from fukaiji.web.pages import landing
+from fukaiji.web.problems import install_problem_handlers
+from fukaiji.web.security import install_security_headers
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -30,9 +34,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         summary="マイナンバー情報連携・マイナポータルと不開示措置",
         version=__version__,
         lifespan=lifespan,
+        # The interactive docs load scripts from a CDN and inline code, which the CSP forbids.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
+    install_problem_handlers(app)
+    install_domain_error_handlers(app)
+    install_security_headers(app, production=settings.env == "production")
 
     @app.get("/healthz", tags=["system"], summary="稼働確認 (health check)")
     def healthz() -> dict[str, str]:
@@ -41,4 +51,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return {"status": "ok", "database": engine.dialect.name}
 
     app.include_router(landing.router)
+    app.include_router(api_router())
     return app

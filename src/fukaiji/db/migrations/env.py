@@ -6,10 +6,9 @@ from alembic import context
 
 from fukaiji.db.base import Base
 from fukaiji.db.engine import create_db_engine
+from fukaiji.db.migrations.registry import import_all_models
 
-# Autogenerate compares against every table; importing the models registers them on Base.
-import fukaiji.audit.models  # noqa: F401  isort: skip
-
+import_all_models()
 target_metadata = Base.metadata
 
 

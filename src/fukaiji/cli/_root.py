@@ -1,15 +1,23 @@
-"""The ``fukaiji`` command. Thin: parse arguments, call a service, print the result."""
+"""Commands at the top: serve, db, audit, id."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from fukaiji import audit
-from fukaiji.config import ConfigurationError, Settings, load_settings
-from fukaiji.db import create_db_engine, transaction, upgrade
+from fukaiji.cli._common import (
+    EXIT_INVALID,
+    cli_actor,
+    console,
+    engine_from_settings,
+    errors,
+    fail,
+    settings,
+    unit_of_work,
+)
+from fukaiji.db import upgrade
 from fukaiji.identifiers import IDENTIFIER_KINDS, InvalidIdentifier
 
 app = typer.Typer(
@@ -23,21 +31,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(id_app, name="id")
 
-console = Console()
-errors = Console(stderr=True)
-
-EXIT_INVALID = 2
-
-
-def _settings() -> Settings:
-    try:
-        settings = load_settings()
-        settings.secret  # noqa: B018  fail now, before anything starts, if the secret is unsafe
-    except ConfigurationError as error:
-        errors.print(f"[red]設定エラー (configuration error):[/red] {error}")
-        raise typer.Exit(EXIT_INVALID) from error
-    return settings
-
 
 @app.command()
 def serve(
@@ -47,31 +40,32 @@ def serve(
     """マイグレーションを適用してサーバーを起動します (apply migrations, then serve)."""
     import uvicorn
 
+    from fukaiji.db import create_db_engine, transaction
+    from fukaiji.network.institutions import load_local_governments
     from fukaiji.web import create_app
 
-    settings = _settings()
-    engine = create_db_engine(settings.resolved_database_url)
+    loaded = settings()
+    engine = create_db_engine(loaded.resolved_database_url)
     upgrade(engine)
+    with transaction(engine) as session:
+        load_local_governments(session, actor=cli_actor())
     console.print(f"データベース (database): {engine.url.render_as_string(hide_password=True)}")
-    uvicorn.run(create_app(settings, engine), host=host, port=port)
+    uvicorn.run(create_app(loaded, engine), host=host, port=port)
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """マイグレーションを最新まで適用します (apply all migrations)."""
-    engine = create_db_engine(_settings().resolved_database_url)
-    upgrade(engine)
+    with engine_from_settings() as engine:
+        upgrade(engine)
     console.print("データベースを最新の状態にしました (database is up to date)")
-    engine.dispose()
 
 
 @audit_app.command("verify")
 def audit_verify() -> None:
     """監査ログのハッシュ連鎖を検証します。完全なら 0、壊れていれば 1 で終了します."""
-    engine = create_db_engine(_settings().resolved_database_url)
-    with transaction(engine) as session:
+    with unit_of_work() as session:
         result = audit.verify(session)
-    engine.dispose()
     if result.first_break is not None:
         errors.print(f"[red]✗ {result.first_break.describe()}[/red]")
         errors.print(
@@ -92,19 +86,16 @@ def id_check(
 ) -> None:
     """識別子を検査します。正しければ 0、誤りがあれば 2 で終了します."""
     if kind not in IDENTIFIER_KINDS:
-        errors.print(
+        raise fail(
             f"種類 {kind}: 未知の種類です (unknown kind);"
             f" 次のいずれか (one of): {', '.join(IDENTIFIER_KINDS)}"
         )
-        raise typer.Exit(EXIT_INVALID)
     label, parse = IDENTIFIER_KINDS[kind]
     try:
         parsed = parse(value)
     except InvalidIdentifier as error:
-        errors.print(f"[red]✗[/red] {error}")
-        raise typer.Exit(EXIT_INVALID) from error
+        raise fail(str(error)) from error
     console.print(f"[green]✓[/green] {label} {parsed}: 正しい値です (valid)")
 
 
-if __name__ == "__main__":
-    app()
+__all__ = ["EXIT_INVALID", "app"]

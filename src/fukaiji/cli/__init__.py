@@ -1,0 +1,15 @@
+"""The ``fukaiji`` command (Typer). One module per area; each only parses, calls a service, prints.
+
+This is a package rather than the single ``cli.py`` of DESIGN.md §3 only so that each area's
+commands stay short and separately readable; nothing imports it but the console script.
+"""
+
+from fukaiji.cli._root import app
+from fukaiji.cli.institutions import institutions_app
+from fukaiji.cli.staff import apikey_app, staff_app
+
+app.add_typer(institutions_app, name="institutions")
+app.add_typer(staff_app, name="staff")
+app.add_typer(apikey_app, name="apikey")
+
+__all__ = ["app"]

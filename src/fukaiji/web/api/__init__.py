@@ -1,0 +1,24 @@
+"""The JSON API under ``/api/v1``.
+
+Every route is behind authentication by default: the protected router carries the dependency,
+so a route added later cannot forget it. Only the login route lives on the public router.
+"""
+
+from fastapi import APIRouter, Depends
+
+from fukaiji.web.api import auth, institutions, staff
+from fukaiji.web.deps import authenticated
+from fukaiji.web.problems import PROBLEM_RESPONSES
+
+API_PREFIX = "/api/v1"
+
+
+def api_router() -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX, responses=PROBLEM_RESPONSES)
+    router.include_router(auth.public_router)
+    protected = APIRouter(dependencies=[Depends(authenticated)])
+    protected.include_router(auth.router)
+    protected.include_router(institutions.router)
+    protected.include_router(staff.router)
+    router.include_router(protected)
+    return router

@@ -1,0 +1,183 @@
+"""Request dependencies: the database unit of work, who is asking, and what they may do.
+
+Authentication is by a staff session cookie (browsers; unsafe methods need the CSRF token in the
+``X-CSRF-Token`` header) or by an institution API key (``Authorization: Bearer fkj_…``).
+Authorisation is by role and by institution: staff of one institution never reach another
+institution's data, and every refusal is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from fukaiji import audit
+from fukaiji.network.institutions import get_institution
+from fukaiji.network.models import Institution
+from fukaiji.staff import service as staff_service
+from fukaiji.staff.models import ApiKey, StaffSession
+from fukaiji.staff.roles import StaffRole
+from fukaiji.web.problems import Problem
+
+SESSION_COOKIE = "fukaiji_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _database(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed before the response is sent."""
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        try:
+            yield session
+        except Problem as problem:
+            if not problem.keep_changes:
+                raise
+            session.commit()
+            raise
+        session.commit()
+
+
+Database = Annotated[Session, Depends(_database, scope="function")]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is asking: a staff member through a session, or a system through an API key."""
+
+    actor: str
+    institution_id: int
+    institution_code: str
+    roles: frozenset[StaffRole]
+    staff_id: int | None = None
+    department_id: int | None = None
+    csrf_token: str | None = None
+
+
+def _unauthenticated(detail: str, *, keep_changes: bool = False) -> Problem:
+    return Problem(
+        401,
+        detail,
+        slug="unauthenticated",
+        headers={"WWW-Authenticate": 'Bearer realm="fukaiji"'},
+        keep_changes=keep_changes,
+    )
+
+
+def refuse(
+    session: Session, principal: Principal, request: Request, *, reason: str, detail: str
+) -> Problem:
+    """Audit a refused attempt and return the 403 to raise; the entry survives the refusal."""
+    audit.record(
+        session,
+        actor=principal.actor,
+        institution=principal.institution_code,
+        action="access.refused",
+        subject=request.url.path,
+        details={"reason": reason, "method": request.method},
+    )
+    return Problem(403, detail, slug=reason.replace("_", "-"), keep_changes=True)
+
+
+def authenticated(request: Request, session: Database) -> Principal:
+    authorization = request.headers.get("Authorization")
+    if authorization:
+        return _api_key_principal(session, authorization)
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise _unauthenticated("ログインしてください (authentication required)")
+    staff_session = staff_service.resolve_session(session, token)
+    if staff_session is None:
+        raise _unauthenticated(
+            "セッションが無効か期限切れです。再度ログインしてください (session expired or invalid)",
+            keep_changes=True,
+        )
+    principal = _session_principal(staff_session)
+    if request.method not in SAFE_METHODS:
+        _check_csrf(session, principal, request)
+    return principal
+
+
+def _api_key_principal(session: Session, authorization: str) -> Principal:
+    scheme, _, credentials = authorization.partition(" ")
+    key: ApiKey | None = None
+    if scheme.lower() == "bearer" and credentials.strip():
+        key = staff_service.resolve_api_key(session, credentials.strip())
+    if key is None:
+        raise _unauthenticated("API キーが無効です (invalid API key)", keep_changes=True)
+    return Principal(
+        actor=staff_service.api_key_subject(key.id),
+        institution_id=key.institution_id,
+        institution_code=key.institution.code,
+        roles=key.roles,
+    )
+
+
+def _session_principal(staff_session: StaffSession) -> Principal:
+    staff = staff_session.staff
+    return Principal(
+        actor=staff_service.staff_subject(staff.id),
+        institution_id=staff.institution_id,
+        institution_code=staff.institution.code,
+        roles=staff.roles,
+        staff_id=staff.id,
+        department_id=staff.department_id,
+        csrf_token=staff_session.csrf_token,
+    )
+
+
+def _check_csrf(session: Session, principal: Principal, request: Request) -> None:
+    presented = request.headers.get(CSRF_HEADER, "")
+    expected = principal.csrf_token or ""
+    if not presented or not hmac.compare_digest(presented.encode(), expected.encode()):
+        raise refuse(
+            session,
+            principal,
+            request,
+            reason="csrf_token_missing",
+            detail=f"CSRF トークンがありません、または一致しません ({CSRF_HEADER} header required)",
+        )
+
+
+Authenticated = Annotated[Principal, Depends(authenticated)]
+
+
+def require_roles(*roles: StaffRole) -> Callable[..., Principal]:
+    """A dependency that lets through only principals holding one of ``roles``."""
+    allowed = frozenset(roles)
+    names = "、".join(role.label for role in roles)
+
+    def _dependency(principal: Authenticated, request: Request, session: Database) -> Principal:
+        if principal.roles & allowed:
+            return principal
+        raise refuse(
+            session,
+            principal,
+            request,
+            reason="role_missing",
+            detail=f"この操作には次の役割が必要です: {names}",
+        )
+
+    return _dependency
+
+
+def own_institution(
+    code: str, principal: Authenticated, request: Request, session: Database
+) -> Institution:
+    """The institution named in the path, if it is the principal's own; otherwise 403."""
+    if code != principal.institution_code:
+        raise refuse(
+            session,
+            principal,
+            request,
+            reason="other_institution",
+            detail="他の機関のデータにはアクセスできません (access to another institution's data)",
+        )
+    return get_institution(session, code)
+
+
+OwnInstitution = Annotated[Institution, Depends(own_institution)]

@@ -1,0 +1,54 @@
+"""Domain errors as problem details: every service error already names its field and rule."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from fukaiji.network.errors import (
+    DuplicateDepartment,
+    DuplicateInstitution,
+    NetworkError,
+    UnknownDepartment,
+    UnknownInstitution,
+)
+from fukaiji.staff import errors as staff_errors
+from fukaiji.web.problems import FieldError, Problem, problem_response
+
+_NOT_FOUND = (
+    UnknownInstitution,
+    UnknownDepartment,
+    staff_errors.UnknownInstitution,
+    staff_errors.UnknownDepartment,
+    staff_errors.UnknownStaff,
+    staff_errors.UnknownApiKey,
+)
+_CONFLICT = (
+    DuplicateInstitution,
+    DuplicateDepartment,
+    staff_errors.DuplicateUsername,
+    staff_errors.InactiveStaff,
+)
+DOMAIN_ERRORS = (NetworkError, staff_errors.StaffError)
+
+
+def domain_problem(error: NetworkError | staff_errors.StaffError) -> Problem:
+    if isinstance(error, _NOT_FOUND):
+        return Problem(404, error.message, slug="not-found")
+    if isinstance(error, _CONFLICT):
+        return Problem(409, error.message, slug="conflict")
+    return Problem(
+        422,
+        error.message,
+        slug="invalid-input",
+        errors=[FieldError(field=error.field, message=error.message)],
+    )
+
+
+def install_domain_error_handlers(app: FastAPI) -> None:
+    async def _handle(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, DOMAIN_ERRORS)  # noqa: S101  registered for these types only
+        return problem_response(domain_problem(error), request)
+
+    for error_type in DOMAIN_ERRORS:
+        app.add_exception_handler(error_type, _handle)

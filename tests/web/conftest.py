@@ -1,0 +1,79 @@
+"""An app on the test's own database, and staff who can log in to it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pyotp
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from fukaiji.config import Settings
+from fukaiji.db import transaction
+from fukaiji.network.institutions import get_department, get_institution
+from fukaiji.staff import service as staff_service
+from fukaiji.staff.roles import StaffRole
+from fukaiji.web import create_app
+from fukaiji.web.api.auth import TOTP_KEY_PURPOSE
+
+TEST_SETTINGS = Settings(secret_key="test-secret-" + "x" * 40)
+PASSWORD = "correct horse battery staple"
+
+
+@dataclass
+class StaffLogin:
+    staff_id: int
+    username: str
+    password: str
+    totp_secret: str
+    institution_code: str
+
+    def code(self) -> str:
+        return pyotp.TOTP(self.totp_secret).now()
+
+
+@pytest.fixture
+def app_client(engine: Engine) -> Iterator[TestClient]:
+    with TestClient(create_app(TEST_SETTINGS, engine)) as client:
+        yield client
+
+
+@pytest.fixture
+def make_staff(engine: Engine):
+    def _make(
+        username: str,
+        *roles: StaffRole,
+        institution_code: str = "131016",
+        department: str = "市民課",
+    ) -> StaffLogin:
+        with transaction(engine) as session:
+            institution = get_institution(session, institution_code)
+            department_row = get_department(
+                session, institution_code=institution_code, name=department
+            )
+            staff, secret = staff_service.create_staff(
+                session,
+                institution_id=institution.id,
+                department_id=department_row.id,
+                username=username,
+                display_name=f"{username} 職員",
+                password=PASSWORD,
+                roles=roles,
+                totp_key=TEST_SETTINGS.derive_key(TOTP_KEY_PURPOSE),
+                actor="test",
+            )
+            return StaffLogin(staff.id, username, PASSWORD, secret, institution_code)
+
+    return _make
+
+
+def login(client: TestClient, staff: StaffLogin) -> str:
+    """Log in through the API; the client keeps the cookie. Returns the CSRF token."""
+    response = client.post(
+        "/api/v1/auth/login",
+        json={"username": staff.username, "password": staff.password, "totp": staff.code()},
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["csrf_token"]
