@@ -15,8 +15,8 @@ from fukaiji.db import transaction
 from fukaiji.network.institutions import get_department, get_institution
 from fukaiji.staff import service as staff_service
 from fukaiji.staff.roles import StaffRole
+from fukaiji.staff.totp import TOTP_KEY_PURPOSE
 from fukaiji.web import create_app
-from fukaiji.web.api.auth import TOTP_KEY_PURPOSE
 
 TEST_SETTINGS = Settings(secret_key="test-secret-" + "x" * 40)
 PASSWORD = "correct horse battery staple"

@@ -5,11 +5,17 @@ commands stay short and separately readable; nothing imports it but the console 
 """
 
 from fukaiji.cli._root import app
+from fukaiji.cli.cards import cards_app
 from fukaiji.cli.institutions import institutions_app
+from fukaiji.cli.jpki import jpki_app
+from fukaiji.cli.residents import residents_app
 from fukaiji.cli.staff import apikey_app, staff_app
 
 app.add_typer(institutions_app, name="institutions")
 app.add_typer(staff_app, name="staff")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(residents_app, name="residents")
+app.add_typer(jpki_app, name="jpki")
+app.add_typer(cards_app, name="cards")
 
 __all__ = ["app"]

@@ -18,12 +18,11 @@ from fukaiji.staff import service
 from fukaiji.staff.errors import StaffError
 from fukaiji.staff.models import ApiKey, StaffAccount
 from fukaiji.staff.roles import StaffRole, sorted_roles
-from fukaiji.staff.totp import provisioning_uri
+from fukaiji.staff.totp import TOTP_KEY_PURPOSE, provisioning_uri
 
 staff_app = typer.Typer(help="職員アカウント (staff accounts)", no_args_is_help=True)
 apikey_app = typer.Typer(help="API キー (API keys)", no_args_is_help=True)
 
-TOTP_KEY_PURPOSE = "staff-totp"
 _TOKYO = ZoneInfo("Asia/Tokyo")
 
 InstitutionOption = Annotated[

@@ -24,6 +24,8 @@ ALLOWED_DRIFT_STEPS = 1
 KEY_LENGTH = 32
 NONCE_LENGTH = 12
 # Binds a ciphertext to its purpose, so that it cannot be passed off as another encrypted field.
+# The purpose under which the caller derives the key for TOTP secrets (Settings.derive_key).
+TOTP_KEY_PURPOSE = "staff-totp"
 _ASSOCIATED_DATA = b"fukaiji:staff-totp-secret:v1"
 
 

@@ -34,10 +34,10 @@ def _database(request: Request) -> Iterator[Session]:
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         try:
             yield session
-        except Problem as problem:
-            if not problem.keep_changes:
-                raise
-            session.commit()
+        except Exception as error:
+            # A refusal that must leave a trace (an audit entry, a failure counter) says so.
+            if getattr(error, "keep_changes", False):
+                session.commit()
             raise
         session.commit()
 

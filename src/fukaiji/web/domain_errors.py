@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from fukaiji.jpki import errors as jpki_errors
 from fukaiji.network.errors import (
     DuplicateDepartment,
     DuplicateInstitution,
@@ -12,6 +13,7 @@ from fukaiji.network.errors import (
     UnknownDepartment,
     UnknownInstitution,
 )
+from fukaiji.registry import errors as registry_errors
 from fukaiji.staff import errors as staff_errors
 from fukaiji.web.problems import FieldError, Problem, problem_response
 
@@ -22,17 +24,39 @@ _NOT_FOUND = (
     staff_errors.UnknownDepartment,
     staff_errors.UnknownStaff,
     staff_errors.UnknownApiKey,
+    registry_errors.UnknownPerson,
+    registry_errors.UnknownMyNumber,
+    registry_errors.RetiredMyNumber,
+    jpki_errors.UnknownPerson,
+    jpki_errors.NoCard,
+    jpki_errors.UnknownCard,
+    jpki_errors.UnknownCertificate,
 )
 _CONFLICT = (
     DuplicateInstitution,
     DuplicateDepartment,
     staff_errors.DuplicateUsername,
     staff_errors.InactiveStaff,
+    jpki_errors.CardAlreadyIssued,
+    jpki_errors.CardNotSuspended,
+    jpki_errors.CardNotActive,
+    jpki_errors.CardRefused,
 )
-DOMAIN_ERRORS = (NetworkError, staff_errors.StaffError)
+DOMAIN_ERRORS = (
+    NetworkError,
+    staff_errors.StaffError,
+    registry_errors.RegistryError,
+    jpki_errors.JpkiError,
+)
+DomainError = (
+    NetworkError
+    | staff_errors.StaffError
+    | registry_errors.RegistryError
+    | jpki_errors.JpkiError
+)
 
 
-def domain_problem(error: NetworkError | staff_errors.StaffError) -> Problem:
+def domain_problem(error: DomainError) -> Problem:
     if isinstance(error, _NOT_FOUND):
         return Problem(404, error.message, slug="not-found")
     if isinstance(error, _CONFLICT):

@@ -9,6 +9,8 @@ MODEL_MODULES = (
     "fukaiji.audit.models",
     "fukaiji.network.models",
     "fukaiji.staff.models",
+    "fukaiji.registry.models",
+    "fukaiji.jpki.models",
 )
 
 

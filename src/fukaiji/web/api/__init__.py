@@ -1,12 +1,12 @@
 """The JSON API under ``/api/v1``.
 
 Every route is behind authentication by default: the protected router carries the dependency,
-so a route added later cannot forget it. Only the login route lives on the public router.
+so a route added later cannot forget it. Only the login route is public.
 """
 
 from fastapi import APIRouter, Depends
 
-from fukaiji.web.api import auth, institutions, staff
+from fukaiji.web.api import auth, cards, institutions, residents, staff
 from fukaiji.web.deps import authenticated
 from fukaiji.web.problems import PROBLEM_RESPONSES
 
@@ -20,5 +20,8 @@ def api_router() -> APIRouter:
     protected.include_router(auth.router)
     protected.include_router(institutions.router)
     protected.include_router(staff.router)
+    protected.include_router(residents.router)
+    protected.include_router(cards.router)
+    protected.include_router(cards.authority_router)
     router.include_router(protected)
     return router

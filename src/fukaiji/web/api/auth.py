@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from fukaiji.staff import service as staff_service
 from fukaiji.staff.roles import StaffRole, sorted_roles
+from fukaiji.staff.totp import TOTP_KEY_PURPOSE
 from fukaiji.web.api.views import StaffView
 from fukaiji.web.deps import SESSION_COOKIE, Authenticated, Database
 from fukaiji.web.problems import Problem, problem_response
@@ -14,7 +15,6 @@ from fukaiji.web.problems import Problem, problem_response
 public_router = APIRouter(tags=["auth"])
 router = APIRouter(tags=["auth"])
 
-TOTP_KEY_PURPOSE = "staff-totp"
 _LOGIN_REFUSED = (
     "ユーザー名、パスワードまたは確認コードが正しくありません。5 回続けて誤るとロックされます。"
 )
