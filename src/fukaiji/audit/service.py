@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from fukaiji.audit.chain import (
@@ -25,6 +25,11 @@ from fukaiji.db.base import utc_now
 # (BEGIN IMMEDIATE, see fukaiji.db.engine).
 _CHAIN_LOCK_KEY = 0x66756B61696A6932
 _VERIFY_BATCH = 5_000
+# Built once: appending is on the path of every operation, and building a statement (or flushing
+# one ORM object through the unit of work) costs more than running it.
+_TAIL = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+_LOCK_CHAIN = text("SELECT pg_advisory_xact_lock(:key)")
+_INSERT = insert(AuditEntry.__table__)
 
 
 def record(
@@ -37,12 +42,17 @@ def record(
     details: Mapping[str, Any] | None = None,
     at: datetime | None = None,
 ) -> AuditEntry:
-    """Append one entry inside the caller's transaction; it commits or rolls back with it."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_LOCK_KEY})
-    tail = session.execute(
-        select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-    ).first()
+    """Append one entry inside the caller's transaction; it commits or rolls back with it.
+
+    The entry is written at once (not left pending in the session); the object returned is a
+    copy for the caller to read, not attached to the session.
+    """
+    # Changes still pending in the session are written before the entry, as they always were.
+    session.flush()
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_LOCK_CHAIN, {"key": _CHAIN_LOCK_KEY})
+    tail = connection.execute(_TAIL).first()
     seq, prev_hash = (tail.seq + 1, tail.hash) if tail else (1, GENESIS_HASH)
     content = EntryContent(
         at=at or utc_now(),
@@ -53,10 +63,9 @@ def record(
         details=canonical_json(dict(details or {})),
         prev_hash=prev_hash,
     )
-    entry = AuditEntry(seq=seq, hash=entry_hash(content), **_content_columns(content))
-    session.add(entry)
-    session.flush()
-    return entry
+    columns = {"seq": seq, "hash": entry_hash(content), **_content_columns(content)}
+    connection.execute(_INSERT, columns)
+    return AuditEntry(**columns)
 
 
 def _content_columns(content: EntryContent) -> dict[str, Any]:

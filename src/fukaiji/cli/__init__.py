@@ -8,6 +8,7 @@ from fukaiji.cli._root import app
 from fukaiji.cli.cards import cards_app
 from fukaiji.cli.institutions import institutions_app
 from fukaiji.cli.jpki import jpki_app
+from fukaiji.cli.linkage import linkage_app
 from fukaiji.cli.residents import residents_app
 from fukaiji.cli.staff import apikey_app, staff_app
 
@@ -17,5 +18,6 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(residents_app, name="residents")
 app.add_typer(jpki_app, name="jpki")
 app.add_typer(cards_app, name="cards")
+app.add_typer(linkage_app, name="linkage")
 
 __all__ = ["app"]

@@ -1,7 +1,12 @@
-"""Institutions (情報照会者・情報提供者となる機関) and their departments (部署).
+"""Tables of 情報提供ネットワークシステム: institutions (情報照会者・情報提供者となる機関) and their
+departments (部署), the log of 機関別符号 issued (符号取得), and 情報提供等記録.
 
 The seed's measures work per department (the notice-sending department screens its destination
 files) and are shared inside an institution (機関内での情報共有), so departments are first-class.
+
+No table of the network holds a 個人番号, a person's register id or an addressee number: a person
+appears only as ``person_ref``, a keyed hash of the register id that nobody can reverse (see
+``fukaiji.network.codes``).
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fukaiji.db.base import Base, UTCDateTime, utc_now
@@ -69,3 +74,62 @@ class Department(Base):
     name: Mapped[str] = mapped_column(String(100))
 
     institution: Mapped[Institution] = relationship(back_populates="departments")
+
+
+class CodeIssuance(Base):
+    """符号取得の記録 (a 機関別符号 issued): the network's only link between a person's codes.
+
+    ``person_ref`` is the same for every institution's code of a person; it is how the network
+    turns the requester's 符号 into the provider's when relaying a query.
+    """
+
+    __tablename__ = "code_issuances"
+    __table_args__ = (UniqueConstraint("institution_id", "person_ref"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"))
+    code: Mapped[str] = mapped_column(String(52), unique=True)
+    person_ref: Mapped[str] = mapped_column(String(64), index=True)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+
+
+class LinkageStatus(StrEnum):
+    PROVIDED = "provided"
+    NO_DATA = "no_data"
+    UNKNOWN_PERSON = "unknown_person"
+
+    @property
+    def label(self) -> str:
+        return _STATUS_LABELS[self]
+
+
+_STATUS_LABELS = {
+    LinkageStatus.PROVIDED: "提供済み",
+    LinkageStatus.NO_DATA: "該当する情報なし",
+    LinkageStatus.UNKNOWN_PERSON: "提供者に該当者なし",
+}
+
+
+class LinkageRecord(Base):
+    """情報提供等記録 (linkage record): one per query that reached the provider.
+
+    The two flags are 不開示 (non-disclosure) for the requester's and the provider's side: a record
+    with either set is never shown on the portal. They only ever go from false to true.
+    """
+
+    __tablename__ = "linkage_records"
+    __table_args__ = (
+        CheckConstraint("status IN ('provided', 'no_data', 'unknown_person')", name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    requester_institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"))
+    provider_institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"))
+    affair_code: Mapped[str] = mapped_column(String(16))
+    item_code: Mapped[str] = mapped_column(String(16))
+    legal_basis_entry: Mapped[int]
+    person_ref: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[LinkageStatus] = mapped_column(String(16))
+    requester_undisclosed: Mapped[bool] = mapped_column(Boolean)
+    provider_undisclosed: Mapped[bool] = mapped_column(Boolean)

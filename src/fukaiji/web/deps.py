@@ -8,7 +8,6 @@ institution's data, and every refusal is written to the audit log.
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
@@ -22,11 +21,10 @@ from fukaiji.network.models import Institution
 from fukaiji.staff import service as staff_service
 from fukaiji.staff.models import ApiKey, StaffSession
 from fukaiji.staff.roles import StaffRole
+from fukaiji.web.cookies import CSRF_HEADER, SAFE_METHODS, csrf_token_matches
 from fukaiji.web.problems import Problem
 
 SESSION_COOKIE = "fukaiji_session"
-CSRF_HEADER = "X-CSRF-Token"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _database(request: Request) -> Iterator[Session]:
@@ -131,9 +129,7 @@ def _session_principal(staff_session: StaffSession) -> Principal:
 
 
 def _check_csrf(session: Session, principal: Principal, request: Request) -> None:
-    presented = request.headers.get(CSRF_HEADER, "")
-    expected = principal.csrf_token or ""
-    if not presented or not hmac.compare_digest(presented.encode(), expected.encode()):
+    if not csrf_token_matches(request, principal.csrf_token):
         raise refuse(
             session,
             principal,

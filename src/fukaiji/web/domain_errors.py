@@ -5,13 +5,16 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from fukaiji.intermediate import errors as intermediate_errors
 from fukaiji.jpki import errors as jpki_errors
 from fukaiji.network.errors import (
     DuplicateDepartment,
     DuplicateInstitution,
     NetworkError,
+    QueryNotPermitted,
     UnknownDepartment,
     UnknownInstitution,
+    UnknownRecord,
 )
 from fukaiji.registry import errors as registry_errors
 from fukaiji.staff import errors as staff_errors
@@ -31,7 +34,11 @@ _NOT_FOUND = (
     jpki_errors.NoCard,
     jpki_errors.UnknownCard,
     jpki_errors.UnknownCertificate,
+    UnknownRecord,
+    intermediate_errors.UnknownAddressee,
+    intermediate_errors.UnknownSelfInfoItem,
 )
+_FORBIDDEN = (QueryNotPermitted,)
 _CONFLICT = (
     DuplicateInstitution,
     DuplicateDepartment,
@@ -47,18 +54,22 @@ DOMAIN_ERRORS = (
     staff_errors.StaffError,
     registry_errors.RegistryError,
     jpki_errors.JpkiError,
+    intermediate_errors.IntermediateError,
 )
 DomainError = (
     NetworkError
     | staff_errors.StaffError
     | registry_errors.RegistryError
     | jpki_errors.JpkiError
+    | intermediate_errors.IntermediateError
 )
 
 
 def domain_problem(error: DomainError) -> Problem:
     if isinstance(error, _NOT_FOUND):
         return Problem(404, error.message, slug="not-found")
+    if isinstance(error, _FORBIDDEN):
+        return Problem(403, error.message, slug="query-not-permitted")
     if isinstance(error, _CONFLICT):
         return Problem(409, error.message, slug="conflict")
     return Problem(

@@ -11,6 +11,7 @@ MODEL_MODULES = (
     "fukaiji.staff.models",
     "fukaiji.registry.models",
     "fukaiji.jpki.models",
+    "fukaiji.intermediate.models",
 )
 
 

@@ -6,7 +6,7 @@ so a route added later cannot forget it. Only the login route is public.
 
 from fastapi import APIRouter, Depends
 
-from fukaiji.web.api import auth, cards, institutions, residents, staff
+from fukaiji.web.api import auth, cards, institutions, linkage, residents, staff
 from fukaiji.web.deps import authenticated
 from fukaiji.web.problems import PROBLEM_RESPONSES
 
@@ -23,5 +23,6 @@ def api_router() -> APIRouter:
     protected.include_router(residents.router)
     protected.include_router(cards.router)
     protected.include_router(cards.authority_router)
+    protected.include_router(linkage.router)
     router.include_router(protected)
     return router

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from fukaiji.staff import service as staff_service
 from fukaiji.staff.roles import StaffRole, sorted_roles
 from fukaiji.staff.totp import TOTP_KEY_PURPOSE
+from fukaiji.web import cookies
 from fukaiji.web.api.views import StaffView
 from fukaiji.web.deps import SESSION_COOKIE, Authenticated, Database
 from fukaiji.web.problems import Problem, problem_response
@@ -56,14 +57,12 @@ def login(
     token, staff_session = staff_service.open_session(
         session, result.staff, replacing_token=request.cookies.get(SESSION_COOKIE)
     )
-    set_session_cookie(response, token, secure=request.app.state.settings.env != "development")
+    set_session_cookie(response, token, secure=cookies.secure_cookies(request))
     return LoginResponse(staff=StaffView.of(result.staff), csrf_token=staff_session.csrf_token)
 
 
 def set_session_cookie(response: Response, token: str, *, secure: bool) -> None:
-    response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="strict", secure=secure, path="/"
-    )
+    cookies.set_session_cookie(response, SESSION_COOKIE, token, secure=secure)
 
 
 @router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, summary="ログアウト")
@@ -72,7 +71,7 @@ def logout(request: Request, session: Database) -> Response:
     if token:
         staff_service.end_session(session, token)
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    cookies.clear_session_cookie(response, SESSION_COOKIE)
     return response
 
 
