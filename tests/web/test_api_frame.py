@@ -20,7 +20,14 @@ from fukaiji.staff.models import StaffAccount
 from fukaiji.staff.roles import StaffRole
 from fukaiji.web import create_app
 
-PUBLIC_PATHS = {"/", "/healthz", "/openapi.json", "/api/v1/auth/login"}
+PUBLIC_PATHS = {
+    "/",
+    "/healthz",
+    "/openapi.json",
+    "/api/v1/auth/login",
+    "/api/v1/portal/login/challenge",
+    "/api/v1/portal/login",
+}
 
 
 def _audit_entries(engine: Engine, action: str) -> list[AuditEntry]:

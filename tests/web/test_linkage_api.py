@@ -283,9 +283,7 @@ def test_the_linkage_routes_survive_schemathesis(engine: Engine) -> None:
             roles=list(StaffRole),
             actor="test",
         )
-    schema = schemathesis.openapi.from_asgi(
-        "/openapi.json", create_app(TEST_SETTINGS, engine)
-    )
+    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(TEST_SETTINGS, engine))
     operations = [
         operation
         for operation in (result.ok() for result in schema.get_all_operations())

@@ -16,6 +16,7 @@ from fukaiji.network.errors import (
     UnknownInstitution,
     UnknownRecord,
 )
+from fukaiji.portal import errors as portal_errors
 from fukaiji.registry import errors as registry_errors
 from fukaiji.staff import errors as staff_errors
 from fukaiji.web.problems import FieldError, Problem, problem_response
@@ -37,6 +38,9 @@ _NOT_FOUND = (
     UnknownRecord,
     intermediate_errors.UnknownAddressee,
     intermediate_errors.UnknownSelfInfoItem,
+    portal_errors.UnknownGrant,
+    portal_errors.UnknownInvitation,
+    portal_errors.NoAccount,
 )
 _FORBIDDEN = (QueryNotPermitted,)
 _CONFLICT = (
@@ -48,6 +52,8 @@ _CONFLICT = (
     jpki_errors.CardNotSuspended,
     jpki_errors.CardNotActive,
     jpki_errors.CardRefused,
+    portal_errors.DuplicateGrant,
+    portal_errors.GrantNotLegal,
 )
 DOMAIN_ERRORS = (
     NetworkError,
@@ -55,6 +61,7 @@ DOMAIN_ERRORS = (
     registry_errors.RegistryError,
     jpki_errors.JpkiError,
     intermediate_errors.IntermediateError,
+    portal_errors.PortalError,
 )
 DomainError = (
     NetworkError
@@ -62,12 +69,15 @@ DomainError = (
     | registry_errors.RegistryError
     | jpki_errors.JpkiError
     | intermediate_errors.IntermediateError
+    | portal_errors.PortalError
 )
 
 
 def domain_problem(error: DomainError) -> Problem:
     if isinstance(error, _NOT_FOUND):
         return Problem(404, error.message, slug="not-found")
+    if isinstance(error, portal_errors.PortalRefusal):
+        return Problem(403, error.message, slug=error.reason.replace("_", "-"))
     if isinstance(error, _FORBIDDEN):
         return Problem(403, error.message, slug="query-not-permitted")
     if isinstance(error, _CONFLICT):

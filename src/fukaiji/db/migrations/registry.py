@@ -12,6 +12,7 @@ MODEL_MODULES = (
     "fukaiji.registry.models",
     "fukaiji.jpki.models",
     "fukaiji.intermediate.models",
+    "fukaiji.portal.models",
 )
 
 

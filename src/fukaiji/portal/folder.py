@@ -1,0 +1,317 @@
+"""What a folder shows, and to whom: the one function that builds the three views.
+
+``folder_view`` is the single builder of what a path into a folder displays — the person
+themselves or a proxy with a live grant. The portal's routes and CLI reach it through
+``fukaiji.portal.service.view_folder`` (which adds the 操作履歴 entry and the audit entry), and the
+exposure check calls it directly with the same arguments, so the portal and the check can never
+disagree about what a path would see.
+
+The やりとり履歴 and 自己情報 come only through the intermediate server's display functions
+(``disclosable_records``, ``disclosable_self_info``): this module never reads the linkage or 副本
+tables. お知らせ are the portal's own table; what reaches it is decided by the sending gate of the
+institution that sends (which excludes the 留意すべき対象者 until the usage-stop procedures are
+complete, and lets notices flow again afterwards, as the seed says), not filtered here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fukaiji import audit
+from fukaiji.db.base import utc_now
+from fukaiji.intermediate.display import (
+    DisclosableRecord,
+    DisclosableSelfInfo,
+    disclosable_records,
+    disclosable_self_info,
+)
+from fukaiji.intermediate.service import tokyo_date
+from fukaiji.network.linkage import InstitutionRef, institution_columns, institution_from_row
+from fukaiji.network.models import Institution
+from fukaiji.portal import rules
+from fukaiji.portal.errors import InvalidInput, NoFolderAccess
+from fukaiji.portal.models import InboxMessage, PortalAccount, ProxyGrant
+from fukaiji.portal.states import ALL_VIEWS, GrantKind, InboxCategory, ViewKind
+
+# Ids are INTEGER columns (32-bit on PostgreSQL); a larger number names no row.
+MAX_ID = 2**31 - 1
+
+
+def account_subject(account_id: int) -> str:
+    """How the audit log names a folder."""
+    return f"portal-account:{account_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """お知らせ as the folder shows it, with the institution that sent it."""
+
+    message_id: int
+    institution: InstitutionRef
+    category: InboxCategory
+    title: str
+    body: str
+    delivered_at: datetime
+
+    @property
+    def institutions(self) -> tuple[InstitutionRef, ...]:
+        return (self.institution,)
+
+
+@dataclass(frozen=True, slots=True)
+class FolderAccess:
+    """A path into a folder: the folder, and the grant the viewer holds (None for the person)."""
+
+    account: PortalAccount
+    grant: ProxyGrant | None
+
+    @property
+    def as_proxy(self) -> bool:
+        return self.grant is not None
+
+
+@dataclass(frozen=True, slots=True)
+class FolderView:
+    """Exactly what one path into a folder displays. ``parts`` says which views were built; the
+    others are empty."""
+
+    account_id: int
+    person_id: uuid.UUID
+    viewer_person_id: uuid.UUID
+    grant_id: int | None
+    parts: frozenset[ViewKind]
+    records: tuple[DisclosableRecord, ...]
+    self_info: tuple[DisclosableSelfInfo, ...]
+    inbox: tuple[InboxItem, ...]
+
+    @property
+    def institutions(self) -> tuple[InstitutionRef, ...]:
+        """Every institution any displayed item names (for the exposure check)."""
+        named: list[InstitutionRef] = []
+        for item in (*self.records, *self.self_info, *self.inbox):
+            named.extend(item.institutions)
+        return tuple(named)
+
+
+def folder_access(
+    session: Session, *, account_id: int, viewer_person_id: uuid.UUID, lock: bool = False
+) -> FolderAccess:
+    """The viewer's way into the folder: they are its person, or they hold a live grant over it.
+    Raises NoFolderAccess otherwise (not audited here: the caller knows who was asking).
+
+    ``lock`` takes a shared lock on the grant row on PostgreSQL, so that a cancellation or a
+    deletion running at the same moment waits for this request and the next one sees it ended.
+    """
+    account = None
+    if 1 <= account_id <= MAX_ID:
+        account = session.scalars(
+            select(PortalAccount)
+            .where(PortalAccount.id == account_id)
+            .execution_options(populate_existing=True)
+        ).one_or_none()
+    if account is None or not account.is_live:
+        raise NoFolderAccess(account_id)
+    if account.person_id == viewer_person_id:
+        return FolderAccess(account, None)
+    statement = select(ProxyGrant).where(
+        ProxyGrant.account_id == account.id,
+        ProxyGrant.proxy_person_id == viewer_person_id,
+        ProxyGrant.ended_at.is_(None),
+    )
+    if lock:
+        statement = statement.with_for_update(read=True)
+    grant = session.scalars(statement.execution_options(populate_existing=True)).one_or_none()
+    if grant is None:
+        raise NoFolderAccess(account_id)
+    return FolderAccess(account, grant)
+
+
+@dataclass(frozen=True, slots=True)
+class FolderPath:
+    """One way into a folder: its person (``grant_id`` None) or a proxy under a live grant."""
+
+    account_id: int
+    viewer_person_id: uuid.UUID
+    grant_id: int | None
+    grant_kind: GrantKind | None
+
+
+def folder_paths(session: Session, *, person_id: uuid.UUID) -> list[FolderPath]:
+    """Every path into the person's live folder now: the person (with whatever card they, or
+    whoever holds it, can log in with — the card authority says whether it is usable) and every
+    proxy with a live grant, oldest grant first. Empty if the person has no live folder.
+
+    For the exposure check: ``folder_view`` of each path is exactly what that path displays."""
+    account = session.scalars(
+        select(PortalAccount).where(
+            PortalAccount.person_id == person_id, PortalAccount.deleted_at.is_(None)
+        )
+    ).one_or_none()
+    if account is None:
+        return []
+    grants = session.scalars(
+        select(ProxyGrant)
+        .where(ProxyGrant.account_id == account.id, ProxyGrant.ended_at.is_(None))
+        .order_by(ProxyGrant.granted_at, ProxyGrant.id)
+    )
+    return [
+        FolderPath(account.id, person_id, None, None),
+        *(
+            FolderPath(account.id, grant.proxy_person_id, grant.id, GrantKind(grant.kind))
+            for grant in grants
+        ),
+    ]
+
+
+def folder_view(
+    session: Session,
+    *,
+    account_id: int,
+    viewer_person_id: uuid.UUID,
+    network_key: bytes,
+    parts: Iterable[ViewKind] = ALL_VIEWS,
+    on: date | None = None,
+) -> FolderView:
+    """What ``viewer_person_id`` sees in the folder ``account_id``: its person's やりとり履歴 and
+    自己情報 as the intermediate servers disclose them, and its お知らせ. Raises NoFolderAccess
+    if the viewer is neither the person nor a proxy with a live grant.
+
+    Reads only; neither the 操作履歴 nor the audit log is written (``service.view_folder`` does
+    that for the portal; the exposure check audits its own run)."""
+    wanted = frozenset(ViewKind(part) for part in parts)
+    access = folder_access(session, account_id=account_id, viewer_person_id=viewer_person_id)
+    person_id = access.account.person_id
+    records: tuple[DisclosableRecord, ...] = ()
+    self_info: tuple[DisclosableSelfInfo, ...] = ()
+    messages: tuple[InboxItem, ...] = ()
+    if ViewKind.RECORDS in wanted:
+        records = tuple(disclosable_records(session, person_id, network_key=network_key))
+    if ViewKind.SELF_INFO in wanted:
+        self_info = tuple(
+            disclosable_self_info(
+                session, person_id, network_key=network_key, on=on or tokyo_date(utc_now())
+            )
+        )
+    if ViewKind.INBOX in wanted:
+        messages = tuple(inbox(session, account_id=access.account.id))
+    return FolderView(
+        account_id=access.account.id,
+        person_id=person_id,
+        viewer_person_id=viewer_person_id,
+        grant_id=None if access.grant is None else access.grant.id,
+        parts=wanted,
+        records=records,
+        self_info=self_info,
+        inbox=messages,
+    )
+
+
+# ---- お知らせ -------------------------------------------------------------------------------
+
+
+def inbox(session: Session, *, account_id: int) -> list[InboxItem]:
+    """The folder's お知らせ, newest first, each with the institution that sent it. The read path
+    of the inbox: only ``folder_view`` calls it for display."""
+    rows = session.execute(
+        select(
+            InboxMessage.id,
+            InboxMessage.category,
+            InboxMessage.title,
+            InboxMessage.body,
+            InboxMessage.delivered_at,
+            *institution_columns(Institution, "i"),
+        )
+        .join(Institution, Institution.id == InboxMessage.institution_id)
+        .where(InboxMessage.account_id == account_id)
+        .order_by(InboxMessage.delivered_at.desc(), InboxMessage.id.desc())
+    ).all()
+    return [
+        InboxItem(
+            message_id=row.id,
+            institution=institution_from_row(row, "i"),
+            category=InboxCategory(row.category),
+            title=row.title,
+            body=row.body,
+            delivered_at=row.delivered_at,
+        )
+        for row in rows
+    ]
+
+
+def _category(value: str) -> InboxCategory:
+    try:
+        return InboxCategory(value)
+    except ValueError:
+        choices = ", ".join(category.value for category in InboxCategory)
+        raise InvalidInput(
+            "category",
+            f"分類 {value!r}: 次のいずれかです: {choices} (category must be one of: {choices})",
+        ) from None
+
+
+def deliver_to_inbox(
+    session: Session,
+    *,
+    person_id: uuid.UUID,
+    institution_id: int,
+    title: str,
+    body: str,
+    category: str,
+    actor: str,
+    source: str | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Put an お知らせ from the institution into the person's live folder. False, and nothing
+    written, if the person has no live folder: the caller records the notice as not delivered.
+
+    Whether the person may be sent this notice at all (the exclusion of 留意すべき対象者) is the
+    sending gate's to decide before calling; this function delivers what it is given. The audit
+    entry names the folder and the institution, never the title or the body."""
+    chosen = _category(category)
+    cleaned_title, cleaned_body = rules.clean_title(title), rules.clean_body(body)
+    cleaned_source = rules.clean_source(source)
+    institution = (
+        session.get(Institution, institution_id) if 1 <= institution_id <= MAX_ID else None
+    )
+    if institution is None:
+        raise InvalidInput(
+            "institution_id",
+            f"機関 {institution_id}: 登録されていません (institution is not registered)",
+        )
+    # Shared lock: a deletion of the folder running now (which locks it exclusively) either
+    # finishes first, and then this finds no live folder, or waits until this has delivered.
+    account = session.scalars(
+        select(PortalAccount)
+        .where(PortalAccount.person_id == person_id, PortalAccount.deleted_at.is_(None))
+        .with_for_update(read=True)
+    ).one_or_none()
+    if account is None:
+        return False
+    now = now or utc_now()
+    message = InboxMessage(
+        account_id=account.id,
+        institution_id=institution.id,
+        category=chosen,
+        title=cleaned_title,
+        body=cleaned_body,
+        source=cleaned_source,
+        delivered_at=now,
+    )
+    session.add(message)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="portal.inbox_delivered",
+        institution=institution.code,
+        subject=account_subject(account.id),
+        details={"message": message.id, "category": chosen.value, "source": cleaned_source},
+        at=now,
+    )
+    return True

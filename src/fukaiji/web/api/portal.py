@@ -1,0 +1,739 @@
+"""マイナポータル through the API: card login, the three views, 操作履歴, proxies, settings and
+deleting the folder, for residents; and 法定代理人 at the card window, for staff.
+
+Three routers, mounted differently (see ``fukaiji.web.api.api_router``):
+- ``public_router``: the login challenge and the login, the only portal routes open to anyone;
+- ``router``: everything else of the resident side, behind portal authentication (its own
+  dependency on the router itself, so a route added later cannot forget it) and never behind
+  staff authentication;
+- ``staff_router``: 法定代理人 recorded at the card window, behind staff authentication and the
+  交付窓口 role, for residents of the staff member's own municipality.
+
+The card itself never talks to this API: a card reader (``fukaiji portal sign``, or a client
+holding the card) signs the challenge with the 利用者証明用 key, and the login sends the signature
+and certificate. No route takes or returns a card token or a PIN.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import date, datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Request, Response, status
+from pydantic import BaseModel, Field
+
+from fukaiji.identifiers import InvalidIdentifier, MyNumber
+from fukaiji.intermediate.display import DisclosableRecord, DisclosableSelfInfo
+from fukaiji.jpki.errors import LoginRefused
+from fukaiji.network.codes import NETWORK_KEY_PURPOSE
+from fukaiji.network.linkage import InstitutionRef
+from fukaiji.network.models import InstitutionKind, LinkageStatus
+from fukaiji.portal import proxies
+from fukaiji.portal import service as portal
+from fukaiji.portal.errors import ChallengeRefused, DeletionRefused
+from fukaiji.portal.folder import FolderView, InboxItem
+from fukaiji.portal.models import AccessLogEntry, PortalSession, ProxyGrant, ProxyInvitation
+from fukaiji.portal.states import (
+    AccessAction,
+    GrantKind,
+    InboxCategory,
+    Representation,
+    ViewKind,
+)
+from fukaiji.registry import service as registry
+from fukaiji.staff.roles import StaffRole
+from fukaiji.web.api.residents import resident_here
+from fukaiji.web.cookies import clear_session_cookie, secure_cookies, set_session_cookie
+from fukaiji.web.deps import Database, OwnInstitution, Principal, require_roles
+from fukaiji.web.portal_deps import PORTAL_COOKIE, PortalAuthenticated, portal_authenticated
+from fukaiji.web.problems import FieldError, Problem, problem_response
+
+PREFIX = "/portal"
+public_router = APIRouter(tags=["portal"], prefix=PREFIX)
+router = APIRouter(tags=["portal"], prefix=PREFIX, dependencies=[Depends(portal_authenticated)])
+staff_router = APIRouter(
+    tags=["portal"], prefix="/institutions/{code}/residents/{person_id}/legal-representatives"
+)
+CardWindow = Depends(require_roles(StaffRole.CARD_WINDOW))
+
+# Far more than a challenge (32 bytes), a DER ECDSA signature (~72 bytes) or a certificate needs.
+_MAX_B64 = 2_048
+_MAX_PEM = 8_192
+_LOGIN_REFUSED = (
+    "ログインできませんでした。チャレンジの期限 (5 分) が切れたか使用済みか、"
+    "電子証明書が無効 (一時停止・失効・期限切れ) です。最初からやり直してください"
+    " (login refused: challenge expired or used, or the certificate is on hold, revoked or expired)"
+)
+
+
+def _network_key(request: Request) -> bytes:
+    return request.app.state.settings.derive_key(NETWORK_KEY_PURPOSE)
+
+
+def _decode(field: str, text: str) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as error:
+        message = "Base64 で指定してください (must be standard base64)"
+        raise Problem(
+            422,
+            f"{field}: {message}",
+            slug="invalid-input",
+            errors=[FieldError(field=f"body.{field}", message=message)],
+        ) from error
+
+
+def _encode(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+# ---- bodies and views ------------------------------------------------------------------------
+
+
+class Challenge(BaseModel):
+    challenge: str = Field(description="カードで署名するチャレンジ (base64); 5 分間、1 回限り")
+    expires_at: datetime
+
+
+class SignedChallenge(BaseModel):
+    """What the card reader returns for the challenge (``fukaiji portal sign`` prints it)."""
+
+    challenge: str = Field(min_length=1, max_length=_MAX_B64, description="base64")
+    certificate_pem: str = Field(
+        min_length=1, max_length=_MAX_PEM, description="利用者証明用電子証明書 (PEM)"
+    )
+    signature: str = Field(min_length=1, max_length=_MAX_B64, description="署名 (base64, DER)")
+
+
+class ProxiedFolderView(BaseModel):
+    grant_id: int
+    account_id: int
+    principal_name: str
+    kind: GrantKind
+    kind_label: str
+    representation: Representation | None
+
+    @classmethod
+    def of(cls, folder: portal.ProxiedFolder) -> ProxiedFolderView:
+        return cls(
+            grant_id=folder.grant_id,
+            account_id=folder.account_id,
+            principal_name=folder.principal_name,
+            kind=folder.kind,
+            kind_label=folder.kind.label,
+            representation=folder.representation,
+        )
+
+
+class SessionView(BaseModel):
+    name: str = Field(description="ログインした本人の氏名")
+    account_id: int = Field(description="本人の利用者フォルダ")
+    acting_account_id: int = Field(description="表示中の利用者フォルダ")
+    as_proxy: bool
+    grant_id: int | None = Field(description="代理人として表示中の場合の代理人設定")
+    principal_name: str | None = Field(description="代理人として表示中の場合の本人の氏名")
+    proxy_for: list[ProxiedFolderView] = Field(description="代理人として表示できるフォルダ")
+    csrf_token: str = Field(description="Send as X-CSRF-Token on every unsafe request")
+
+
+class LoginResponse(SessionView):
+    account_created: bool = Field(description="初回ログインで利用者フォルダを開設した")
+
+
+class FolderSwitch(BaseModel):
+    account_id: int | None = Field(
+        default=None, ge=1, description="代理人として表示するフォルダ。null で本人のフォルダ"
+    )
+
+
+class InstitutionName(BaseModel):
+    code: str
+    name: str
+    kind: InstitutionKind
+    kind_label: str
+
+    @classmethod
+    def of(cls, institution: InstitutionRef) -> InstitutionName:
+        return cls(
+            code=institution.code,
+            name=institution.name,
+            kind=institution.kind,
+            kind_label=institution.kind.label,
+        )
+
+
+class RecordItem(BaseModel):
+    """やりとり履歴 (情報提供等記録)."""
+
+    record_id: int
+    occurred_at: datetime
+    requester: InstitutionName
+    provider: InstitutionName
+    affair_code: str
+    affair_name: str
+    item_code: str
+    item_name: str
+    status: LinkageStatus
+    status_label: str
+
+    @classmethod
+    def of(cls, record: DisclosableRecord) -> RecordItem:
+        return cls(
+            record_id=record.record_id,
+            occurred_at=record.occurred_at,
+            requester=InstitutionName.of(record.requester),
+            provider=InstitutionName.of(record.provider),
+            affair_code=record.affair_code,
+            affair_name=record.affair_name,
+            item_code=record.item_code,
+            item_name=record.item_name,
+            status=record.status,
+            status_label=record.status.label,
+        )
+
+
+class SelfInfoEntry(BaseModel):
+    """自己情報 (the current version of one 副本 item)."""
+
+    item_id: int
+    institution: InstitutionName
+    item_code: str
+    item_name: str
+    version: int
+    content: dict[str, Any]
+    publish_from: date
+    publish_until: date | None
+    registered_at: datetime
+
+    @classmethod
+    def of(cls, item: DisclosableSelfInfo) -> SelfInfoEntry:
+        return cls(
+            item_id=item.item_id,
+            institution=InstitutionName.of(item.institution),
+            item_code=item.item_code,
+            item_name=item.item_name,
+            version=item.version,
+            content=json.loads(item.content_json),
+            publish_from=item.publish_from,
+            publish_until=item.publish_until,
+            registered_at=item.registered_at,
+        )
+
+
+class InboxEntry(BaseModel):
+    """お知らせ."""
+
+    message_id: int
+    institution: InstitutionName
+    category: InboxCategory
+    category_label: str
+    title: str
+    body: str
+    delivered_at: datetime
+
+    @classmethod
+    def of(cls, item: InboxItem) -> InboxEntry:
+        return cls(
+            message_id=item.message_id,
+            institution=InstitutionName.of(item.institution),
+            category=item.category,
+            category_label=item.category.label,
+            title=item.title,
+            body=item.body,
+            delivered_at=item.delivered_at,
+        )
+
+
+class FolderResponse(BaseModel):
+    account_id: int
+    as_proxy: bool
+    grant_id: int | None
+    records: list[RecordItem]
+    self_info: list[SelfInfoEntry]
+    inbox: list[InboxEntry]
+
+    @classmethod
+    def of(cls, view: FolderView) -> FolderResponse:
+        return cls(
+            account_id=view.account_id,
+            as_proxy=view.grant_id is not None,
+            grant_id=view.grant_id,
+            records=[RecordItem.of(record) for record in view.records],
+            self_info=[SelfInfoEntry.of(item) for item in view.self_info],
+            inbox=[InboxEntry.of(item) for item in view.inbox],
+        )
+
+
+class HistoryEntry(BaseModel):
+    """操作履歴: what was done in the folder, when, and by whom."""
+
+    at: datetime
+    action: AccessAction
+    action_label: str
+    by: Literal["person", "proxy", "window"] = Field(
+        description="本人 (person)、代理人 (proxy) または窓口 (window)"
+    )
+    proxy_name: str | None
+    grant_id: int | None = Field(description="代理人が使った代理人設定")
+    about_grant_id: int | None = Field(description="この操作の対象の代理人設定")
+
+    @classmethod
+    def of(cls, entry: AccessLogEntry) -> HistoryEntry:
+        action = AccessAction(entry.action)
+        by: Literal["person", "proxy", "window"]
+        if entry.at_window:
+            by = "window"
+        elif entry.by_proxy:
+            by = "proxy"
+        else:
+            by = "person"
+        return cls(
+            at=entry.at,
+            action=action,
+            action_label=action.label,
+            by=by,
+            proxy_name=entry.actor.name if by == "proxy" and entry.actor is not None else None,
+            grant_id=entry.grant_id,
+            about_grant_id=entry.about_grant_id,
+        )
+
+
+class GrantView(BaseModel):
+    grant_id: int
+    proxy_name: str
+    kind: GrantKind
+    kind_label: str
+    representation: Representation | None
+    representation_label: str | None
+    granted_at: datetime
+    ended_at: datetime | None
+
+    @classmethod
+    def of(cls, grant: ProxyGrant) -> GrantView:
+        kind = GrantKind(grant.kind)
+        representation = (
+            None if grant.representation is None else Representation(grant.representation)
+        )
+        return cls(
+            grant_id=grant.id,
+            proxy_name=grant.proxy.name,
+            kind=kind,
+            kind_label=kind.label,
+            representation=representation,
+            representation_label=None if representation is None else representation.label,
+            granted_at=grant.granted_at,
+            ended_at=grant.ended_at,
+        )
+
+
+class InvitationView(BaseModel):
+    invitation_id: int
+    created_at: datetime
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, invitation: ProxyInvitation) -> InvitationView:
+        return cls(
+            invitation_id=invitation.id,
+            created_at=invitation.created_at,
+            expires_at=invitation.expires_at,
+        )
+
+
+class IssuedInvitationView(BaseModel):
+    invitation: InvitationView
+    code: str = Field(description="代理人に渡す招待コード。この一度だけ表示されます (shown once)")
+
+
+class InvitationAcceptance(BaseModel):
+    code: str = Field(min_length=1, max_length=64, description="本人から受け取った招待コード")
+
+
+class SettingsBody(BaseModel):
+    notification_email: str | None = Field(
+        default=None, max_length=254, description="お知らせの通知先メールアドレス。null で通知なし"
+    )
+
+
+class SettingsResponse(BaseModel):
+    notification_email: str | None
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, view: portal.SettingsView) -> SettingsResponse:
+        return cls(notification_email=view.notification_email, updated_at=view.updated_at)
+
+
+class DeletionResponse(BaseModel):
+    account_id: int
+    deleted_at: datetime
+    grants_ended: int
+    messages_deleted: int
+
+
+# ---- login ----------------------------------------------------------------------------------
+
+
+def _session_view(session: Database, portal_session: PortalSession) -> SessionView:
+    folders = portal.proxied_folders(session, portal_session)
+    principal_name = next(
+        (f.principal_name for f in folders if f.grant_id == portal_session.acting_grant_id), None
+    )
+    return SessionView(
+        name=portal_session.person.name,
+        account_id=portal_session.account_id,
+        acting_account_id=portal_session.acting_account_id,
+        as_proxy=portal_session.acting_grant_id is not None,
+        grant_id=portal_session.acting_grant_id,
+        principal_name=principal_name,
+        proxy_for=[ProxiedFolderView.of(folder) for folder in folders],
+        csrf_token=portal_session.csrf_token,
+    )
+
+
+@public_router.post("/login/challenge", response_model=Challenge, summary="ログイン用チャレンジ")
+def login_challenge(session: Database) -> Challenge:
+    issued = portal.issue_challenge(session)
+    return Challenge(challenge=_encode(issued.nonce), expires_at=issued.expires_at)
+
+
+@public_router.post("/login", response_model=LoginResponse, summary="カードでログイン")
+def login(
+    body: SignedChallenge, request: Request, response: Response, session: Database
+) -> LoginResponse | Response:
+    challenge = _decode("challenge", body.challenge)
+    signature = _decode("signature", body.signature)
+    try:
+        result = portal.log_in(
+            session,
+            challenge=challenge,
+            certificate_pem=body.certificate_pem,
+            signature=signature,
+            replacing_token=request.cookies.get(PORTAL_COOKIE),
+        )
+    except (ChallengeRefused, LoginRefused):
+        # Returned, not raised: the used-up challenge and the audit entries must be committed.
+        return problem_response(Problem(401, _LOGIN_REFUSED, slug="login-refused"), request)
+    set_session_cookie(response, PORTAL_COOKIE, result.token, secure=secure_cookies(request))
+    view = _session_view(session, result.portal_session)
+    return LoginResponse(**view.model_dump(), account_created=result.account_created)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, summary="ログアウト")
+def logout(request: Request, session: Database) -> Response:
+    token = request.cookies.get(PORTAL_COOKIE)
+    if token:
+        portal.log_out(session, token)
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    clear_session_cookie(response, PORTAL_COOKIE)
+    return response
+
+
+@router.get("/me", response_model=SessionView, summary="ログイン中の利用者")
+def who_am_i(portal_session: PortalAuthenticated, session: Database) -> SessionView:
+    return _session_view(session, portal_session)
+
+
+@router.post("/folder/switch", response_model=SessionView, summary="表示するフォルダの切替え")
+def switch_folder(
+    body: FolderSwitch, portal_session: PortalAuthenticated, session: Database
+) -> SessionView:
+    portal.switch_folder(session, portal_session, account_id=body.account_id)
+    return _session_view(session, portal_session)
+
+
+# ---- the views ------------------------------------------------------------------------------
+
+
+def _view(
+    request: Request, session: Database, portal_session: PortalSession, *parts: ViewKind
+) -> FolderView:
+    return portal.view_folder(
+        session, portal_session, network_key=_network_key(request), parts=parts
+    )
+
+
+@router.get("/folder", response_model=FolderResponse, summary="利用者フォルダ (3 つの表示)")
+def folder(
+    request: Request, portal_session: PortalAuthenticated, session: Database
+) -> FolderResponse:
+    return FolderResponse.of(_view(request, session, portal_session, *ViewKind))
+
+
+@router.get("/records", response_model=list[RecordItem], summary="やりとり履歴")
+def records(
+    request: Request, portal_session: PortalAuthenticated, session: Database
+) -> list[RecordItem]:
+    view = _view(request, session, portal_session, ViewKind.RECORDS)
+    return [RecordItem.of(record) for record in view.records]
+
+
+@router.get("/self-info", response_model=list[SelfInfoEntry], summary="自己情報")
+def self_info(
+    request: Request, portal_session: PortalAuthenticated, session: Database
+) -> list[SelfInfoEntry]:
+    view = _view(request, session, portal_session, ViewKind.SELF_INFO)
+    return [SelfInfoEntry.of(item) for item in view.self_info]
+
+
+@router.get("/inbox", response_model=list[InboxEntry], summary="お知らせ")
+def inbox(
+    request: Request, portal_session: PortalAuthenticated, session: Database
+) -> list[InboxEntry]:
+    view = _view(request, session, portal_session, ViewKind.INBOX)
+    return [InboxEntry.of(item) for item in view.inbox]
+
+
+@router.get("/history", response_model=list[HistoryEntry], summary="操作履歴 (本人のみ)")
+def history(portal_session: PortalAuthenticated, session: Database) -> list[HistoryEntry]:
+    return [HistoryEntry.of(entry) for entry in portal.access_history(session, portal_session)]
+
+
+# ---- proxies --------------------------------------------------------------------------------
+
+
+@router.get("/proxies", response_model=list[GrantView], summary="代理人設定の一覧 (本人のみ)")
+def list_proxies(portal_session: PortalAuthenticated, session: Database) -> list[GrantView]:
+    return [GrantView.of(grant) for grant in proxies.proxy_grants(session, portal_session)]
+
+
+@router.post(
+    "/proxies/{grant_id}/cancel", response_model=GrantView, summary="代理人設定の解除 (即時)"
+)
+def cancel_proxy(
+    grant_id: int, portal_session: PortalAuthenticated, session: Database
+) -> GrantView:
+    return GrantView.of(proxies.cancel_grant(session, portal_session, grant_id))
+
+
+@router.get("/proxy-invitations", response_model=list[InvitationView], summary="未使用の招待コード")
+def list_invitations(
+    portal_session: PortalAuthenticated, session: Database
+) -> list[InvitationView]:
+    return [
+        InvitationView.of(invitation)
+        for invitation in proxies.pending_invitations(session, portal_session)
+    ]
+
+
+@router.post(
+    "/proxy-invitations",
+    response_model=IssuedInvitationView,
+    status_code=status.HTTP_201_CREATED,
+    summary="代理人の招待コードを発行",
+)
+def create_invitation(
+    portal_session: PortalAuthenticated, session: Database
+) -> IssuedInvitationView:
+    issued = proxies.create_invitation(session, portal_session)
+    return IssuedInvitationView(invitation=InvitationView.of(issued.invitation), code=issued.code)
+
+
+@router.post(
+    "/proxy-invitations/{invitation_id}/cancel",
+    response_model=InvitationView,
+    summary="招待コードの取消し",
+)
+def cancel_invitation(
+    invitation_id: int, portal_session: PortalAuthenticated, session: Database
+) -> InvitationView:
+    return InvitationView.of(proxies.cancel_invitation(session, portal_session, invitation_id))
+
+
+@router.post(
+    "/proxy-invitations/accept",
+    response_model=ProxiedFolderView,
+    status_code=status.HTTP_201_CREATED,
+    summary="招待コードを受けて代理人になる",
+)
+def accept_invitation(
+    body: InvitationAcceptance, portal_session: PortalAuthenticated, session: Database
+) -> ProxiedFolderView:
+    grant = proxies.accept_invitation(session, portal_session, code=body.code)
+    folder = next(
+        f for f in portal.proxied_folders(session, portal_session) if f.grant_id == grant.id
+    )
+    return ProxiedFolderView.of(folder)
+
+
+# ---- settings -------------------------------------------------------------------------------
+
+
+@router.get("/settings", response_model=SettingsResponse, summary="設定 (本人のみ)")
+def get_settings(portal_session: PortalAuthenticated, session: Database) -> SettingsResponse:
+    return SettingsResponse.of(portal.account_settings(session, portal_session))
+
+
+@router.put("/settings", response_model=SettingsResponse, summary="設定の変更 (本人のみ)")
+def put_settings(
+    body: SettingsBody, portal_session: PortalAuthenticated, session: Database
+) -> SettingsResponse:
+    return SettingsResponse.of(
+        portal.update_settings(session, portal_session, notification_email=body.notification_email)
+    )
+
+
+# ---- deletion -------------------------------------------------------------------------------
+
+
+@router.post(
+    "/account/deletion-challenge",
+    response_model=Challenge,
+    summary="利用者フォルダ削除のためのチャレンジ (本人のカードで署名)",
+)
+def deletion_challenge(portal_session: PortalAuthenticated, session: Database) -> Challenge:
+    issued = portal.issue_deletion_challenge(session, portal_session)
+    return Challenge(challenge=_encode(issued.nonce), expires_at=issued.expires_at)
+
+
+@router.post(
+    "/account/delete",
+    response_model=DeletionResponse,
+    summary="利用者フォルダの削除 (本人のカードで再ログイン; 代理人設定もすべて消滅)",
+)
+def delete_account(
+    body: SignedChallenge,
+    request: Request,
+    response: Response,
+    portal_session: PortalAuthenticated,
+    session: Database,
+) -> DeletionResponse | Response:
+    challenge = _decode("challenge", body.challenge)
+    signature = _decode("signature", body.signature)
+    try:
+        report = portal.delete_account(
+            session,
+            portal_session,
+            challenge=challenge,
+            certificate_pem=body.certificate_pem,
+            signature=signature,
+        )
+    except (ChallengeRefused, LoginRefused, DeletionRefused) as error:
+        detail = (
+            "利用者フォルダを削除できません。本人の有効なマイナンバーカードで、"
+            "このセッションで発行したチャレンジ (5 分・1 回限り) に署名してください"
+            f" (deletion refused: {error.message})"
+        )
+        # Returned, not raised: the used-up challenge and the audit entries must be committed.
+        return problem_response(Problem(403, detail, slug="deletion-refused"), request)
+    clear_session_cookie(response, PORTAL_COOKIE)
+    return DeletionResponse(
+        account_id=report.account_id,
+        deleted_at=report.deleted_at,
+        grants_ended=report.grants_ended,
+        messages_deleted=report.messages_deleted,
+    )
+
+
+# ---- 法定代理人 at the card window -------------------------------------------------------------
+
+
+class LegalRepresentativeRecord(BaseModel):
+    my_number: str = Field(min_length=12, max_length=20, description="法定代理人の個人番号")
+    representation: Representation = Field(description="法定代理の根拠")
+
+
+class LegalRepresentativeView(BaseModel):
+    grant_id: int
+    account_id: int
+    representative_person_id: uuid.UUID
+    representative_name: str
+    representation: Representation
+    representation_label: str
+    granted_at: datetime
+    granted_by: str
+    ended_at: datetime | None
+
+    @classmethod
+    def of(cls, grant: ProxyGrant) -> LegalRepresentativeView:
+        assert grant.representation is not None  # noqa: S101  a legal grant, by the CHECK
+        representation = Representation(grant.representation)
+        return cls(
+            grant_id=grant.id,
+            account_id=grant.account_id,
+            representative_person_id=grant.proxy_person_id,
+            representative_name=grant.proxy.name,
+            representation=representation,
+            representation_label=representation.label,
+            granted_at=grant.granted_at,
+            granted_by=grant.granted_by,
+            ended_at=grant.ended_at,
+        )
+
+
+def _parse_my_number(text: str) -> MyNumber:
+    try:
+        return MyNumber.parse(text)
+    except InvalidIdentifier as error:
+        message = f"{error.fault_ja} ({error.fault_en})"
+        raise Problem(
+            422,
+            f"個人番号: {message}",
+            slug="invalid-input",
+            errors=[FieldError(field="body.my_number", message=message)],
+        ) from error
+
+
+@staff_router.get("", response_model=list[LegalRepresentativeView], summary="法定代理人の一覧")
+def list_legal_representatives(
+    person_id: uuid.UUID,
+    institution: OwnInstitution,
+    session: Database,
+    principal: Principal = CardWindow,
+) -> list[LegalRepresentativeView]:
+    resident_here(session, institution, person_id)
+    grants = proxies.legal_representatives(
+        session, person_id=person_id, institution=institution, actor=principal.actor
+    )
+    return [LegalRepresentativeView.of(grant) for grant in grants]
+
+
+@staff_router.post(
+    "",
+    response_model=LegalRepresentativeView,
+    status_code=status.HTTP_201_CREATED,
+    summary="法定代理人の登録 (代理人と同じ表示権限)",
+)
+def record_legal_representative(
+    person_id: uuid.UUID,
+    body: LegalRepresentativeRecord,
+    institution: OwnInstitution,
+    session: Database,
+    principal: Principal = CardWindow,
+) -> LegalRepresentativeView:
+    resident_here(session, institution, person_id)
+    representative = registry.find_by_my_number(session, _parse_my_number(body.my_number))
+    grant = proxies.record_legal_representative(
+        session,
+        person_id=person_id,
+        representative_id=representative.id,
+        representation=body.representation,
+        institution=institution,
+        actor=principal.actor,
+    )
+    return LegalRepresentativeView.of(grant)
+
+
+@staff_router.post(
+    "/{grant_id}/end", response_model=LegalRepresentativeView, summary="法定代理の終了 (即時)"
+)
+def end_legal_representation(
+    person_id: uuid.UUID,
+    grant_id: int,
+    institution: OwnInstitution,
+    session: Database,
+    principal: Principal = CardWindow,
+) -> LegalRepresentativeView:
+    resident_here(session, institution, person_id)
+    grant = proxies.end_legal_representation(
+        session,
+        person_id=person_id,
+        grant_id=grant_id,
+        institution=institution,
+        actor=principal.actor,
+    )
+    return LegalRepresentativeView.of(grant)
