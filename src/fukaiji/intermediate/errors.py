@@ -6,14 +6,14 @@ No message ever contains a 個人番号 or a 機関別符号.
 
 from __future__ import annotations
 
+from fukaiji.errors import DomainError
 
-class IntermediateError(Exception):
+
+class IntermediateError(DomainError):
     """中間サーバー・宛名システムの操作の誤り (an intermediate server operation was refused)."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
 
 
 class InvalidAddresseeNumber(IntermediateError):

@@ -14,31 +14,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import ClassVar
 
+from fukaiji.errors import DomainError
 from fukaiji.jpki.states import CardFunction
 
 
-class JpkiError(Exception):
+class JpkiError(DomainError):
     """公的個人認証の操作の誤り (a card or certificate operation was refused)."""
-
-    keep_changes: ClassVar[bool] = False
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        self.message = message
-        super().__init__(message)
-
-    def __reduce__(self) -> tuple[object, ...]:
-        # Subclasses take other arguments; rebuild from the finished parts so errors can be pickled.
-        return _rebuild, (type(self), self.field, self.message, self.__dict__)
-
-
-def _rebuild(cls: type[JpkiError], field: str, message: str, state: dict[str, object]) -> JpkiError:
-    error = cls.__new__(cls)
-    JpkiError.__init__(error, field, message)
-    error.__dict__.update(state)
-    return error
 
 
 # ---- input ---------------------------------------------------------------------------------

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fukaiji.errors import DomainError
 
-class NetworkError(Exception):
+
+class NetworkError(DomainError):
     """Base of every refusal by 情報提供ネットワークシステム (information provision network)."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
 
 
 class UnknownInstitution(NetworkError):

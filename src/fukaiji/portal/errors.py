@@ -16,29 +16,11 @@ from __future__ import annotations
 import uuid
 from typing import ClassVar
 
+from fukaiji.errors import DomainError
 
-class PortalError(Exception):
+
+class PortalError(DomainError):
     """マイナポータルの操作の誤り (a portal operation was refused)."""
-
-    keep_changes: ClassVar[bool] = False
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        self.message = message
-        super().__init__(message)
-
-    def __reduce__(self) -> tuple[object, ...]:
-        # Subclasses take other arguments; rebuild from the finished parts so errors can be pickled.
-        return _rebuild, (type(self), self.field, self.message, self.__dict__)
-
-
-def _rebuild(
-    cls: type[PortalError], field: str, message: str, state: dict[str, object]
-) -> PortalError:
-    error = cls.__new__(cls)
-    PortalError.__init__(error, field, message)
-    error.__dict__.update(state)
-    return error
 
 
 # ---- input ---------------------------------------------------------------------------------

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from fukaiji.errors import DomainError
 
-class RegistryError(Exception):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.message = message
+
+class RegistryError(DomainError):
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
 
 
 class InvalidResident(RegistryError):

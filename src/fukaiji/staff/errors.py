@@ -11,27 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 
+from fukaiji.errors import DomainError
 
-class StaffError(Exception):
+
+class StaffError(DomainError):
     """職員・API キーの操作の誤り (a staff or API key operation was refused)."""
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        self.message = message
-        super().__init__(message)
-
-    def __reduce__(self) -> tuple[object, ...]:
-        # Subclasses take other arguments; rebuild from the finished parts so errors can be pickled.
-        return _rebuild, (type(self), self.field, self.message, self.__dict__)
-
-
-def _rebuild(
-    cls: type[StaffError], field: str, message: str, state: dict[str, object]
-) -> StaffError:
-    error = cls.__new__(cls)
-    StaffError.__init__(error, field, message)
-    error.__dict__.update(state)
-    return error
 
 
 class PasswordFault(StrEnum):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from fukaiji.errors import DomainError
 from fukaiji.intermediate import errors as intermediate_errors
 from fukaiji.jpki import errors as jpki_errors
 from fukaiji.network.errors import (
     DuplicateDepartment,
     DuplicateInstitution,
-    NetworkError,
     QueryNotPermitted,
     UnknownDepartment,
     UnknownInstitution,
@@ -55,22 +55,6 @@ _CONFLICT = (
     portal_errors.DuplicateGrant,
     portal_errors.GrantNotLegal,
 )
-DOMAIN_ERRORS = (
-    NetworkError,
-    staff_errors.StaffError,
-    registry_errors.RegistryError,
-    jpki_errors.JpkiError,
-    intermediate_errors.IntermediateError,
-    portal_errors.PortalError,
-)
-DomainError = (
-    NetworkError
-    | staff_errors.StaffError
-    | registry_errors.RegistryError
-    | jpki_errors.JpkiError
-    | intermediate_errors.IntermediateError
-    | portal_errors.PortalError
-)
 
 
 def domain_problem(error: DomainError) -> Problem:
@@ -92,8 +76,7 @@ def domain_problem(error: DomainError) -> Problem:
 
 def install_domain_error_handlers(app: FastAPI) -> None:
     async def _handle(request: Request, error: Exception) -> JSONResponse:
-        assert isinstance(error, DOMAIN_ERRORS)  # noqa: S101  registered for these types only
+        assert isinstance(error, DomainError)  # noqa: S101  registered for this type only
         return problem_response(domain_problem(error), request)
 
-    for error_type in DOMAIN_ERRORS:
-        app.add_exception_handler(error_type, _handle)
+    app.add_exception_handler(DomainError, _handle)
