@@ -1,0 +1,73 @@
+"""Reading the live state a protection is judged against (``LiveState``), from the card authority,
+the portal and the register, at the moment of asking. Nothing here is stored: the usage-stop status
+is derived, never ticked (DESIGN §2).
+
+``since`` is when the case was registered: a card that existed then may be the one left behind, and
+a folder that existed then (or was opened by such a card) may hold what the perpetrator set up.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fukaiji.jpki import service as jpki
+from fukaiji.jpki.models import Card
+from fukaiji.portal.folder import folder_paths
+from fukaiji.portal.models import PortalAccount, PortalSession
+from fukaiji.protection.facts import LiveState
+from fukaiji.registry.models import MyNumberRecord
+
+
+def read_live_state(
+    session: Session, *, person_id: uuid.UUID, since: datetime, perpetrator_id: uuid.UUID | None
+) -> LiveState:
+    cards = session.scalars(select(Card).where(Card.person_id == person_id)).all()
+    risky = {card.id for card in cards if card.issued_at <= since}
+    usable = {card.id for card in cards if jpki.card_is_usable(session, card.id)}
+    return LiveState(
+        risky_cards_total=len(risky),
+        risky_cards_usable=len(risky & usable),
+        new_card_issued=bool(usable - risky),
+        stale_account=_stale_account(session, person_id, since, risky),
+        risky_grants=_risky_grants(session, person_id, perpetrator_id),
+        my_number_changed_since_registration=_number_changed(session, person_id, since),
+    )
+
+
+def _stale_account(
+    session: Session, person_id: uuid.UUID, since: datetime, risky_cards: set[int]
+) -> bool:
+    account = session.scalars(
+        select(PortalAccount).where(
+            PortalAccount.person_id == person_id, PortalAccount.deleted_at.is_(None)
+        )
+    ).one_or_none()
+    if account is None:
+        return False
+    if account.created_at <= since:
+        return True
+    # Opened after registration: stale only if a risky card ever logged in to it.
+    cards_used = session.scalars(
+        select(PortalSession.card_id).where(PortalSession.account_id == account.id)
+    ).all()
+    return bool(risky_cards & set(cards_used))
+
+
+def _risky_grants(session: Session, person_id: uuid.UUID, perpetrator_id: uuid.UUID | None) -> int:
+    """Live grants to the perpetrator; every live grant where the perpetrator is not known."""
+    paths = folder_paths(session, person_id=person_id)
+    proxies = [path.viewer_person_id for path in paths if path.grant_id is not None]
+    if perpetrator_id is None:
+        return len(proxies)
+    return sum(1 for proxy in proxies if proxy == perpetrator_id)
+
+
+def _number_changed(session: Session, person_id: uuid.UUID, since: datetime) -> bool:
+    issued = session.scalars(
+        select(MyNumberRecord.issued_at).where(MyNumberRecord.person_id == person_id)
+    ).all()
+    return any(at > since for at in issued)
