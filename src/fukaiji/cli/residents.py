@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from fukaiji.cli._common import cli_actor, console, fail, settings, unit_of_work
+from fukaiji.jpki.service import on_address_change
 from fukaiji.registry import service
 from fukaiji.registry.errors import RegistryError
 from fukaiji.registry.models import MoveKind
@@ -69,8 +70,6 @@ def move(
     moved_on: Annotated[str, typer.Option(help="異動日 YYYY-MM-DD")],
 ) -> None:
     """転入・転居を記録します。署名用電子証明書は失効します (record a move)."""
-    from fukaiji.jpki.service import on_address_change
-
     with unit_of_work() as session:
         try:
             residence = service.move(

@@ -79,6 +79,7 @@ from fukaiji.jpki.states import (
 )
 from fukaiji.jpki.validity import certificate_not_after, within_validity
 from fukaiji.registry.models import Person
+from fukaiji.registry.service import person_subject
 
 # Who the audit log names for what the card does in the holder's hand (the chip has no account),
 # and for what the authority does by itself.
@@ -120,10 +121,6 @@ class _Authority:
 
 def card_subject(card_id: int) -> str:
     return f"card:{card_id}"
-
-
-def person_subject(person_id: uuid.UUID) -> str:
-    return f"person:{person_id}"
 
 
 def parse_serial(text: str) -> int:
