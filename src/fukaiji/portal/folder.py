@@ -186,7 +186,52 @@ def folder_view(
     that for the portal; the exposure check audits its own run)."""
     wanted = frozenset(ViewKind(part) for part in parts)
     access = folder_access(session, account_id=account_id, viewer_person_id=viewer_person_id)
-    person_id = access.account.person_id
+    return _build_view(
+        session,
+        account_id=access.account.id,
+        person_id=access.account.person_id,
+        viewer_person_id=viewer_person_id,
+        grant_id=None if access.grant is None else access.grant.id,
+        wanted=wanted,
+        network_key=network_key,
+        on=on,
+    )
+
+
+def new_folder_view(
+    session: Session,
+    *,
+    person_id: uuid.UUID,
+    network_key: bytes,
+    on: date | None = None,
+) -> FolderView:
+    """What a folder opened now by a card login would show the person's card holder, for a
+    person with no live folder: a first login opens an empty folder (no お知らせ, no proxy), and
+    its やりとり履歴 and 自己情報 come from the intermediate servers at once. ``account_id`` is
+    0, naming no folder. For the exposure check of a card left behind."""
+    return _build_view(
+        session,
+        account_id=0,
+        person_id=person_id,
+        viewer_person_id=person_id,
+        grant_id=None,
+        wanted=frozenset(ALL_VIEWS),
+        network_key=network_key,
+        on=on,
+    )
+
+
+def _build_view(
+    session: Session,
+    *,
+    account_id: int,
+    person_id: uuid.UUID,
+    viewer_person_id: uuid.UUID,
+    grant_id: int | None,
+    wanted: frozenset[ViewKind],
+    network_key: bytes,
+    on: date | None,
+) -> FolderView:
     records: tuple[DisclosableRecord, ...] = ()
     self_info: tuple[DisclosableSelfInfo, ...] = ()
     messages: tuple[InboxItem, ...] = ()
@@ -198,13 +243,13 @@ def folder_view(
                 session, person_id, network_key=network_key, on=on or tokyo_date(utc_now())
             )
         )
-    if ViewKind.INBOX in wanted:
-        messages = tuple(inbox(session, account_id=access.account.id))
+    if ViewKind.INBOX in wanted and account_id:
+        messages = tuple(inbox(session, account_id=account_id))
     return FolderView(
-        account_id=access.account.id,
+        account_id=account_id,
         person_id=person_id,
         viewer_person_id=viewer_person_id,
-        grant_id=None if access.grant is None else access.grant.id,
+        grant_id=grant_id,
         parts=wanted,
         records=records,
         self_info=self_info,

@@ -13,6 +13,7 @@ MODEL_MODULES = (
     "fukaiji.jpki.models",
     "fukaiji.intermediate.models",
     "fukaiji.portal.models",
+    "fukaiji.protection.models",
 )
 
 

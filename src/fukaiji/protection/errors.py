@@ -1,0 +1,42 @@
+"""Refusals of the consultation desk's services. Messages name the field, the fault and the rule."""
+
+from __future__ import annotations
+
+from fukaiji.errors import DomainError
+
+
+class ProtectionError(DomainError):
+    """Base of every refusal in ``fukaiji.protection``."""
+
+
+class InvalidProtection(ProtectionError):
+    """Bad input: nothing was changed."""
+
+
+class UnknownProtection(ProtectionError):
+    """No such protection at this institution — also what another institution is told, so that
+    it cannot learn whether one exists."""
+
+    def __init__(
+        self, field: str = "保護対象者", message: str = "見つかりません (not found)"
+    ) -> None:
+        super().__init__(field, message)
+
+
+class ProtectionExists(ProtectionError):
+    """The institution already protects this person (one record per institution and person)."""
+
+
+class ProtectionAccessDenied(ProtectionError):
+    """Only the registering desk may see or change a protection's facts and region. The refusal
+    is audited, so it keeps its changes."""
+
+    keep_changes = True
+
+
+class UnknownConsent(ProtectionError):
+    pass
+
+
+class UnknownLedgerEntry(ProtectionError):
+    pass

@@ -1,0 +1,224 @@
+"""加害者から見える情報 (the exposure check): for a protected person, exactly what the portal
+would show through every path still open to the perpetrator, and every item of it that would
+give the protected region away, each with the measure that would close it.
+
+The paths: the card left behind, while any card the perpetrator may hold can still log in; and
+each proxy grant to the perpetrator (every grant, where the perpetrator is not identified). What a
+path shows is built by the portal's own view code (``folder_view``; ``new_folder_view`` when the
+card could open a folder that does not exist yet), so the check and the portal cannot disagree
+(DESIGN §2, one choke point). An item gives the region away when an institution it names is
+located there or its text names a place there (``fukaiji.protection.region``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy.orm import Session
+
+from fukaiji import audit
+from fukaiji.db.base import utc_now
+from fukaiji.intermediate.display import DisclosableRecord, DisclosableSelfInfo
+from fukaiji.network.linkage import InstitutionRef
+from fukaiji.network.models import Institution
+from fukaiji.portal.folder import (
+    FolderPath,
+    FolderView,
+    InboxItem,
+    folder_paths,
+    folder_view,
+    new_folder_view,
+)
+from fukaiji.portal.states import GrantKind, ViewKind
+from fukaiji.protection.guidance import TOLL_FREE
+from fukaiji.protection.models import Protection
+from fukaiji.protection.region import ProtectedRegion
+from fukaiji.protection.service import judge, protected_region, protection_subject
+
+
+class PathKind(StrEnum):
+    CARD = "card"  # 置いてきたカード
+    PROXY = "proxy"  # 代理人 / 法定代理人
+
+    @property
+    def label(self) -> str:
+        return {"card": "置いてきたカード", "proxy": "代理人設定"}[self.value]
+
+
+@dataclass(frozen=True, slots=True)
+class OpenPath:
+    kind: PathKind
+    grant_id: int | None
+    grant_kind: GrantKind | None
+    viewer_person_id: uuid.UUID
+    new_folder: bool  # the card would open a folder that does not exist yet
+    measure: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExposedItem:
+    path: OpenPath
+    view: ViewKind
+    item_id: int
+    title: str
+    institutions: tuple[InstitutionRef, ...]
+    reasons: tuple[str, ...]
+    measures: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ExposureReport:
+    protection_id: uuid.UUID
+    checked_at: datetime
+    paths: tuple[OpenPath, ...]
+    items: tuple[ExposedItem, ...]
+
+    @property
+    def exposed(self) -> bool:
+        """False is the answer "no exposure" (露出なし)."""
+        return bool(self.items)
+
+
+def check_exposure(
+    session: Session,
+    protection: Protection,
+    *,
+    network_key: bytes,
+    actor: str,
+    now: datetime | None = None,
+) -> ExposureReport:
+    now = now or utc_now()
+    region = protected_region(protection)
+    items: list[ExposedItem] = []
+    paths = open_paths(session, protection)
+    for path in paths:
+        view = _view_through(session, protection, path, network_key)
+        items.extend(exposed_items(view, path, region))
+    report = ExposureReport(protection.id, now, tuple(paths), tuple(items))
+    institution = session.get_one(Institution, protection.institution_id)
+    audit.record(
+        session,
+        actor=actor,
+        action="protection.exposure_checked",
+        institution=institution.code,
+        subject=protection_subject(protection.id),
+        details={"open_paths": len(paths), "exposed_items": len(items)},
+    )
+    return report
+
+
+def open_paths(session: Session, protection: Protection) -> list[OpenPath]:
+    """Every way the perpetrator can reach the folder now, card first, then grants by age."""
+    facts, state, _ = judge(session, protection)
+    folder = folder_paths(session, person_id=protection.person_id)
+    paths: list[OpenPath] = []
+    if facts.card_left_behind and state.risky_cards_usable:
+        paths.append(_card_path(protection.person_id, new_folder=not folder))
+    for path in folder:
+        if path.grant_id is not None and _risky(path, facts.perpetrator_id):
+            paths.append(_proxy_path(path))
+    return paths
+
+
+def exposed_items(view: FolderView, path: OpenPath, region: ProtectedRegion) -> list[ExposedItem]:
+    """The items of one view that give the region away. Pure."""
+    found: list[ExposedItem] = []
+    for item in (*view.records, *view.self_info, *view.inbox):
+        reasons = _reasons(item, region)
+        if reasons:
+            found.append(_exposed(item, path, reasons, region))
+    return found
+
+
+def _view_through(
+    session: Session, protection: Protection, path: OpenPath, network_key: bytes
+) -> FolderView:
+    if path.new_folder:
+        return new_folder_view(session, person_id=protection.person_id, network_key=network_key)
+    account_id = folder_paths(session, person_id=protection.person_id)[0].account_id
+    return folder_view(
+        session,
+        account_id=account_id,
+        viewer_person_id=path.viewer_person_id,
+        network_key=network_key,
+    )
+
+
+def _risky(path: FolderPath, perpetrator_id: uuid.UUID | None) -> bool:
+    return perpetrator_id is None or path.viewer_person_id == perpetrator_id
+
+
+def _card_path(person_id: uuid.UUID, *, new_folder: bool) -> OpenPath:
+    return OpenPath(
+        PathKind.CARD,
+        None,
+        None,
+        person_id,
+        new_folder,
+        f"置いてきたカードの一時停止を連絡し（{TOLL_FREE}）、再交付を受けたカードでログインして"
+        "利用者フォルダーを削除する",
+    )
+
+
+def _proxy_path(path: FolderPath) -> OpenPath:
+    kind = path.grant_kind or GrantKind.APPOINTED
+    return OpenPath(
+        PathKind.PROXY,
+        path.grant_id,
+        kind,
+        path.viewer_person_id,
+        False,
+        f"{kind.label}設定を解除する（又は利用者フォルダーを削除する。削除すれば代理権も消滅する）",
+    )
+
+
+INBOX_MEASURE = (
+    "送信済みのお知らせは、利用者フォルダーを削除すると消える（新しいカードでログインして削除する）"
+)
+Item = DisclosableRecord | DisclosableSelfInfo | InboxItem
+
+
+def _reasons(item: Item, region: ProtectedRegion) -> tuple[str, ...]:
+    reasons = [
+        f"{institution.name}（保護地域内の機関）"
+        for institution in dict.fromkeys(item.institutions)
+        if region.covers(institution)
+    ]
+    reasons += [f"内容に「{place}」" for place in region.places_named_in(_text_of(item))]
+    return tuple(reasons)
+
+
+def _text_of(item: Item) -> str:
+    if isinstance(item, DisclosableRecord):
+        return f"{item.affair_name} {item.item_name}"
+    if isinstance(item, DisclosableSelfInfo):
+        return f"{item.item_name} {item.content_json}"
+    return f"{item.title} {item.body}"
+
+
+def _exposed(
+    item: Item, path: OpenPath, reasons: tuple[str, ...], region: ProtectedRegion
+) -> ExposedItem:
+    if isinstance(item, DisclosableRecord):
+        view, item_id = ViewKind.RECORDS, item.record_id
+        title = f"{item.affair_name}（{item.item_name}）"
+        item_measure = _flag_measure(item.institutions, region)
+    elif isinstance(item, DisclosableSelfInfo):
+        view, item_id, title = ViewKind.SELF_INFO, item.item_id, item.item_name
+        item_measure = _flag_measure(item.institutions, region)
+    else:
+        view, item_id, title = ViewKind.INBOX, item.message_id, item.title
+        item_measure = INBOX_MEASURE
+    return ExposedItem(
+        path, view, item_id, title, item.institutions, reasons, (item_measure, path.measure)
+    )
+
+
+def _flag_measure(institutions: tuple[InstitutionRef, ...], region: ProtectedRegion) -> str:
+    """Where to ask: the institutions of the region the item names, else whoever holds it."""
+    inside = [institution for institution in institutions if region.covers(institution)]
+    names = "・".join(dict.fromkeys(institution.name for institution in inside or institutions))
+    return f"{names}で不開示措置を申し出て不開示フラグを設定する（過去の記録も不開示になる）"
