@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_FILE = "fukaiji.sqlite3"
@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     env: Literal["development", "production"] = "development"
     database_url: str = f"sqlite:///{DEFAULT_SQLITE_FILE}"
     secret_key: SecretStr | None = None
+    # How often `serve` judges every protection so that the desk hears of a lifted or returned
+    # exclusion (seconds; 0 turns the sweep off — the live checks do not depend on it).
+    protection_sweep_seconds: float = Field(default=60.0, ge=0)
 
     @cached_property
     def resolved_database_url(self) -> str:

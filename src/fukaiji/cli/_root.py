@@ -42,6 +42,7 @@ def serve(
 
     from fukaiji.db import create_db_engine, transaction
     from fukaiji.network.institutions import load_local_governments
+    from fukaiji.protection.sweeper import Sweeper
     from fukaiji.web import create_app
 
     loaded = settings()
@@ -50,7 +51,14 @@ def serve(
     with transaction(engine) as session:
         load_local_governments(session, actor=cli_actor())
     console.print(f"データベース (database): {engine.url.render_as_string(hide_password=True)}")
-    uvicorn.run(create_app(loaded, engine), host=host, port=port)
+    sweeper = None
+    if loaded.protection_sweep_seconds:
+        sweeper = Sweeper(engine, interval_seconds=loaded.protection_sweep_seconds).start()
+    try:
+        uvicorn.run(create_app(loaded, engine), host=host, port=port)
+    finally:
+        if sweeper is not None:
+            sweeper.stop()
 
 
 @db_app.command("upgrade")

@@ -15,7 +15,9 @@ class InvalidProtection(ProtectionError):
 
 class UnknownProtection(ProtectionError):
     """No such protection at this institution — also what another institution is told, so that
-    it cannot learn whether one exists."""
+    it cannot learn whether one exists. The attempt is audited, so the refusal keeps its changes."""
+
+    keep_changes = True
 
     def __init__(
         self, field: str = "保護対象者", message: str = "見つかりません (not found)"

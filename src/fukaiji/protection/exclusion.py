@@ -23,7 +23,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fukaiji import audit
 from fukaiji.intermediate.models import NondisclosureFlag
 from fukaiji.intermediate.service import parse_addressee_number
 from fukaiji.network.models import Institution
@@ -117,14 +116,7 @@ def sweep(session: Session, *, institution: Institution | None = None) -> int:
         seen = protection.usage_stop_complete_seen
         current_status(session, protection)
         changed += protection.usage_stop_complete_seen != seen
-    audit.record(
-        session,
-        actor="system:protection",
-        action="protection.swept",
-        institution=None if institution is None else institution.code,
-        details={"changed": changed},
-    )
-    return changed
+    return changed  # each change wrote its own audit entry and message
 
 
 def _excluded(

@@ -58,12 +58,12 @@ class ProtectedRegion:
     def places_named_in(self, text: str) -> tuple[str, ...]:
         """Every covered place name or code that ``text`` carries, in the order first found."""
         folded = fold(text)
-        hits = {
-            folded.find(needle): label
-            for needle, label in _needles(self.prefecture_codes)
-            if needle in folded
-        }
-        return tuple(dict.fromkeys(label for _, label in sorted(hits.items())))
+        hits: list[tuple[int, str]] = []
+        for needle, label in _needles(self.prefecture_codes):
+            position = _position(folded, needle)
+            if position >= 0:
+                hits.append((position, label))
+        return tuple(dict.fromkeys(label for _, label in sorted(hits)))
 
 
 def parse_region(codes: Iterable[str]) -> ProtectedRegion:
@@ -87,6 +87,20 @@ def parse_region(codes: Iterable[str]) -> ProtectedRegion:
 def fold(text: str) -> str:
     folded = unicodedata.normalize("NFKC", text).replace("ヶ", "ケ")
     return "".join(char for char in folded if not char.isspace())
+
+
+def _position(text: str, needle: str) -> int:
+    """Where ``needle`` first occurs, or -1. A code counts only standing alone: 271004 is a
+    code in "コード271004", not in "1271004円"."""
+    if not needle.isdigit():
+        return text.find(needle)
+    found = _standalone(needle).search(text)
+    return found.start() if found else -1
+
+
+@cache
+def _standalone(code: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![0-9]){code}(?![0-9])")
 
 
 def _prefecture_of(municipality_code: str | None) -> str | None:
