@@ -105,6 +105,15 @@ class AddresseeFile:
         return tuple(row.addressee_number for row in self.rows)
 
 
+def summarise_faults(faults: tuple[RowFault, ...] | list[RowFault], limit: int = 20) -> str:
+    """Bad rows for a message: the first ``limit`` with their row numbers, then how many more."""
+    shown = "; ".join(
+        f"{fault.row_number} 行目 {fault.value!r}: {fault.reason}" for fault in faults[:limit]
+    )
+    more = len(faults) - limit
+    return shown + (f"; ほか {more} 行 (and {more} more)" if more > 0 else "")
+
+
 def detect_encoding(data: bytes) -> Encoding:
     """UTF-8 with a BOM, else UTF-8 if it decodes strictly, else CP932 if that does."""
     if data.startswith(_BOM):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from fukaiji import audit
 from fukaiji.db.base import utc_now
 from fukaiji.identifiers import AddresseeNumber
+from fukaiji.intermediate.addressee_files import AddresseeRow, RowFault
 from fukaiji.intermediate.errors import UnknownAddressee
 from fukaiji.intermediate.models import Addressee
 from fukaiji.intermediate.service import acquire_code, addressee_subject, parse_addressee_number
@@ -126,3 +128,30 @@ def person_of(
     if person_id is None:
         raise UnknownAddressee(institution.code, str(number))
     return person_id
+
+
+UNKNOWN_HERE = (
+    "この機関が付番した宛名番号ではありません (not an addressee number of this institution)"
+)
+
+
+def unknown_here(
+    session: Session, *, institution: Institution, rows: Sequence[AddresseeRow]
+) -> list[RowFault]:
+    """A fault for every row whose number the institution never assigned."""
+    numbers = [row.addressee_number for row in rows]
+    known: set[str] = set()
+    for start in range(0, len(numbers), 500):
+        known.update(
+            session.scalars(
+                select(Addressee.addressee_number).where(
+                    Addressee.institution_id == institution.id,
+                    Addressee.addressee_number.in_(numbers[start : start + 500]),
+                )
+            )
+        )
+    return [
+        RowFault(row.row_number, row.addressee_number, UNKNOWN_HERE)
+        for row in rows
+        if row.addressee_number not in known
+    ]

@@ -97,7 +97,7 @@ def acquire_code(
 ) -> None:
     """符号取得: obtain the institution's 機関別符号 for an addressee number from the network,
     once. The register id passes through to the network and is not kept here."""
-    if _code_of(session, institution, addressee_number) is not None:
+    if code_of(session, institution, addressee_number) is not None:
         return
     code = network_codes.issue_code(
         session,
@@ -118,11 +118,11 @@ def acquire_code(
                 )
             )
     except IntegrityError:
-        if _code_of(session, institution, addressee_number) is None:
+        if code_of(session, institution, addressee_number) is None:
             raise
 
 
-def _code_of(session: Session, institution: Institution, number: AddresseeNumber) -> str | None:
+def code_of(session: Session, institution: Institution, number: AddresseeNumber) -> str | None:
     return session.scalar(
         select(IntermediateCode.code).where(
             IntermediateCode.institution_id == institution.id,
@@ -324,7 +324,7 @@ def addressee_status(
 ) -> tuple[AddresseeNumber, NondisclosureFlag | None]:
     """Whether the institution has flagged one of its addressees, for its staff (audited)."""
     number = parse_addressee_number(addressee_number)
-    if _code_of(session, institution, number) is None:
+    if code_of(session, institution, number) is None:
         raise UnknownAddressee(institution.code, str(number))
     flag = nondisclosure_flag(session, institution=institution, addressee_number=number)
     audit.record(
@@ -492,7 +492,7 @@ def self_info_history(
     """Every version of every 副本 item the institution registered for the addressee, for its
     staff (flags included). Not for the portal."""
     number = parse_addressee_number(addressee_number)
-    if _code_of(session, institution, number) is None:
+    if code_of(session, institution, number) is None:
         raise UnknownAddressee(institution.code, str(number))
     items = list(
         session.scalars(
@@ -524,7 +524,7 @@ def records_of_addressee(
 ) -> list[network_linkage.RecordView]:
     """The 情報提供等記録 the institution took part in for the addressee, for its staff."""
     number = parse_addressee_number(addressee_number)
-    code = _code_of(session, institution, number)
+    code = code_of(session, institution, number)
     if code is None:
         raise UnknownAddressee(institution.code, str(number))
     records = network_linkage.records_involving(session, institution_id=institution.id, code=code)

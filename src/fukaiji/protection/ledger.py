@@ -19,19 +19,18 @@ from sqlalchemy.orm import Session
 from fukaiji import audit
 from fukaiji.db.base import utc_now
 from fukaiji.intermediate.addressee_files import (
-    AddresseeRow,
     Encoding,
     RowFault,
     read_addressee_csv,
+    summarise_faults,
 )
-from fukaiji.intermediate.models import Addressee
+from fukaiji.intermediate.addressees import unknown_here
 from fukaiji.intermediate.service import addressee_subject, parse_addressee_number
 from fukaiji.network.models import Institution
 from fukaiji.protection.errors import InvalidProtection, UnknownLedgerEntry
 from fukaiji.protection.models import LedgerEntry, LedgerImport
 
 LEDGER_FIELD = "紙台帳"
-MAX_FAULTS_IN_MESSAGE = 20
 MAX_FILENAME = 255
 
 
@@ -39,16 +38,10 @@ class LedgerRejected(InvalidProtection):
     """The file had bad rows; nothing was imported. ``faults`` lists every one."""
 
     def __init__(self, faults: tuple[RowFault, ...]) -> None:
-        shown = "; ".join(
-            f"{fault.row_number} 行目 {fault.value!r}: {fault.reason}"
-            for fault in faults[:MAX_FAULTS_IN_MESSAGE]
-        )
-        more = len(faults) - MAX_FAULTS_IN_MESSAGE
-        suffix = f"; ほか {more} 行 (and {more} more)" if more > 0 else ""
         super().__init__(
             LEDGER_FIELD,
             f"{len(faults)} 行に誤りがあるため、取り込みませんでした"
-            f" (nothing imported; {len(faults)} bad rows): {shown}{suffix}",
+            f" (nothing imported; {len(faults)} bad rows): {summarise_faults(faults)}",
         )
         self.faults = faults
 
@@ -74,7 +67,7 @@ def import_ledger(
 ) -> LedgerReport:
     now = now or utc_now()
     parsed = read_addressee_csv(data, encoding=encoding)
-    faults = [*parsed.faults, *_unknown_here(session, institution, parsed.rows)]
+    faults = [*parsed.faults, *unknown_here(session, institution=institution, rows=parsed.rows)]
     if faults:
         raise LedgerRejected(tuple(sorted(faults, key=lambda fault: fault.row_number)))
     listed = _live_entries(session, institution.id)
@@ -173,29 +166,3 @@ def _live_entries(session: Session, institution_id: int) -> set[str]:
             )
         )
     )
-
-
-def _unknown_here(
-    session: Session, institution: Institution, rows: tuple[AddresseeRow, ...]
-) -> list[RowFault]:
-    numbers = [row.addressee_number for row in rows]
-    known: set[str] = set()
-    for start in range(0, len(numbers), 500):
-        known |= set(
-            session.scalars(
-                select(Addressee.addressee_number).where(
-                    Addressee.institution_id == institution.id,
-                    Addressee.addressee_number.in_(numbers[start : start + 500]),
-                )
-            )
-        )
-    return [
-        RowFault(
-            row.row_number,
-            row.addressee_number,
-            "この機関が付番した宛名番号ではありません"
-            " (not an addressee number of this institution)",
-        )
-        for row in rows
-        if row.addressee_number not in known
-    ]
