@@ -9,6 +9,7 @@ from fukaiji.cli.cards import cards_app
 from fukaiji.cli.institutions import institutions_app
 from fukaiji.cli.jpki import jpki_app
 from fukaiji.cli.linkage import linkage_app
+from fukaiji.cli.notices import notices_app
 from fukaiji.cli.portal import portal_app
 from fukaiji.cli.residents import residents_app
 from fukaiji.cli.staff import apikey_app, staff_app
@@ -21,5 +22,6 @@ app.add_typer(jpki_app, name="jpki")
 app.add_typer(cards_app, name="cards")
 app.add_typer(linkage_app, name="linkage")
 app.add_typer(portal_app, name="portal")
+app.add_typer(notices_app, name="notices")
 
 __all__ = ["app"]

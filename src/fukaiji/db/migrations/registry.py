@@ -14,6 +14,7 @@ MODEL_MODULES = (
     "fukaiji.intermediate.models",
     "fukaiji.portal.models",
     "fukaiji.protection.models",
+    "fukaiji.notices.models",
 )
 
 

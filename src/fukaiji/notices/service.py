@@ -1,0 +1,285 @@
+"""Notices, their destination files and screening (別添2(3)) for a notice-sending department.
+
+A destination file lists 団体内統合宛名番号. Every bad row — not digits, not 15 digits, a
+duplicate, a number the institution never assigned — is kept and shown with its row number;
+strict mode refuses the whole file instead. Screening removes every addressee on the
+institution's exclusion list who has not consented to this notice or its category; its report
+gives counts, and the removed rows' numbers only to the sending department, never the reason
+beyond "要確認 (留意すべき対象者)". Screening is a courtesy to the sender, not the safeguard: the
+gate re-checks every addressee when sending (``fukaiji.notices.jobs``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from fukaiji import audit
+from fukaiji.db.base import utc_now
+from fukaiji.intermediate.addressee_files import Encoding, read_addressee_csv
+from fukaiji.intermediate.addressees import unknown_here
+from fukaiji.network.models import Department, Institution
+from fukaiji.notices.errors import DestinationRejected, InvalidNotice, NoticeLocked, UnknownNotice
+from fukaiji.notices.models import (
+    DestinationFault,
+    DestinationFile,
+    DestinationRow,
+    Notice,
+    SendJob,
+)
+from fukaiji.portal import rules
+from fukaiji.portal.errors import InvalidInput
+from fukaiji.portal.states import InboxCategory
+from fukaiji.protection.exclusion import excluded_addressees
+from fukaiji.protection.service import Viewer
+
+REVIEW_REASON = "要確認 (留意すべき対象者)"
+MAX_FILENAME = 255
+MAX_FAULT_VALUE = 100
+
+
+def notice_subject(notice_id: uuid.UUID) -> str:
+    return f"notice:{notice_id}"
+
+
+def create_notice(
+    session: Session,
+    *,
+    sender: Viewer,
+    title: str,
+    body: str,
+    category: str,
+    now: datetime | None = None,
+) -> Notice:
+    """A notice of the sender's department; nothing is sent until a job is started."""
+    department = _sending_department(session, sender)
+    try:
+        chosen = InboxCategory(category)
+        notice = Notice(
+            institution_id=sender.institution_id,
+            department_id=department.id,
+            title=rules.clean_title(title),
+            body=rules.clean_body(body),
+            category=chosen.value,
+            created_at=now or utc_now(),
+            created_by=sender.actor,
+        )
+    except ValueError:
+        allowed = ", ".join(member.value for member in InboxCategory)
+        raise InvalidNotice(
+            "category", f"{category!r}: 次のいずれかです (one of): {allowed}"
+        ) from None
+    except InvalidInput as error:
+        raise InvalidNotice(error.field, error.message) from error
+    session.add(notice)
+    session.flush()
+    _audit(session, sender, notice, "notices.created", {"category": notice.category})
+    return notice
+
+
+def get_notice(session: Session, *, notice_id: uuid.UUID, viewer: Viewer) -> Notice:
+    """The notice, if it belongs to the viewer's institution (else "not found", as for none)."""
+    notice = session.get(Notice, notice_id)
+    if notice is None or notice.institution_id != viewer.institution_id:
+        raise UnknownNotice()
+    return notice
+
+
+def list_notices(session: Session, *, viewer: Viewer) -> list[Notice]:
+    return list(
+        session.scalars(
+            select(Notice)
+            .where(Notice.institution_id == viewer.institution_id)
+            .order_by(Notice.created_at.desc())
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class UploadReport:
+    rows: int
+    faults: int
+    encoding: Encoding
+
+
+def attach_destination(
+    session: Session,
+    *,
+    notice: Notice,
+    sender: Viewer,
+    data: bytes,
+    filename: str,
+    encoding: Encoding | str | None = None,
+    strict: bool = False,
+    now: datetime | None = None,
+) -> UploadReport:
+    """Attach (or replace, until sending starts) the notice's destination file."""
+    _check_not_started(session, notice)
+    institution = session.get_one(Institution, notice.institution_id)
+    parsed = read_addressee_csv(data, encoding=encoding)
+    faults = sorted(
+        [*parsed.faults, *unknown_here(session, institution=institution, rows=parsed.rows)],
+        key=lambda fault: fault.row_number,
+    )
+    if strict and faults:
+        raise DestinationRejected(tuple(faults))
+    bad = {fault.row_number for fault in faults}
+    rows = [row for row in parsed.rows if row.row_number not in bad]
+    session.execute(delete(DestinationFile).where(DestinationFile.notice_id == notice.id))
+    record = DestinationFile(
+        notice_id=notice.id,
+        filename=filename[-MAX_FILENAME:] or "-",
+        sha256=hashlib.sha256(data).hexdigest(),
+        encoding=parsed.encoding.value,
+        row_count=len(rows),
+        fault_count=len(faults),
+        uploaded_at=now or utc_now(),
+        uploaded_by=sender.actor,
+    )
+    session.add(record)
+    session.flush()
+    session.add_all(
+        DestinationRow(
+            file_id=record.id, row_number=row.row_number, addressee_number=row.addressee_number
+        )
+        for row in rows
+    )
+    session.add_all(
+        DestinationFault(
+            file_id=record.id,
+            row_number=fault.row_number,
+            value=fault.value[:MAX_FAULT_VALUE],
+            reason=fault.reason[:200],
+        )
+        for fault in faults
+    )
+    session.flush()
+    _audit(
+        session, sender, notice, "notices.destination_attached",
+        {"sha256": record.sha256, "rows": record.row_count, "faults": len(faults)},
+    )  # fmt: skip
+    return UploadReport(record.row_count, len(faults), parsed.encoding)
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningReport:
+    rows: int
+    kept: int
+    removed: int
+    bad_rows: int
+    screened_at: datetime | None
+    removed_rows: tuple[int, ...] | None  # None for a viewer outside the sending department
+    reason: str = REVIEW_REASON
+
+
+def screen(
+    session: Session, *, notice: Notice, sender: Viewer, now: datetime | None = None
+) -> ScreeningReport:
+    """Remove every excluded addressee without consent from the destination file (audited)."""
+    _check_not_started(session, notice)
+    file = require_destination(session, notice)
+    institution = session.get_one(Institution, notice.institution_id)
+    excluded = excluded_addressees(
+        session, institution=institution, notice_id=notice.id, category=notice.category
+    )
+    session.execute(
+        update(DestinationRow).where(DestinationRow.file_id == file.id).values(removed=False)
+    )
+    if excluded:
+        session.execute(
+            update(DestinationRow)
+            .where(
+                DestinationRow.file_id == file.id,
+                DestinationRow.addressee_number.in_(sorted(excluded)),
+            )
+            .values(removed=True)
+        )
+    file.screened_at = now or utc_now()
+    file.screened_by = sender.actor
+    session.flush()
+    report = screening_report(session, notice=notice, viewer=sender)
+    _audit(
+        session, sender, notice, "notices.screened",
+        {"rows": report.rows, "removed": report.removed},
+    )  # fmt: skip
+    return report
+
+
+def screening_report(session: Session, *, notice: Notice, viewer: Viewer) -> ScreeningReport:
+    file = require_destination(session, notice)
+    removed = list(
+        session.scalars(
+            select(DestinationRow.row_number)
+            .where(DestinationRow.file_id == file.id, DestinationRow.removed.is_(True))
+            .order_by(DestinationRow.row_number)
+        )
+    )
+    may_see = viewer.department_id == notice.department_id
+    return ScreeningReport(
+        rows=file.row_count,
+        kept=file.row_count - len(removed),
+        removed=len(removed),
+        bad_rows=file.fault_count,
+        screened_at=file.screened_at,
+        removed_rows=tuple(removed) if may_see else None,
+    )
+
+
+def destination_faults(session: Session, *, notice: Notice) -> list[DestinationFault]:
+    file = require_destination(session, notice)
+    return list(
+        session.scalars(
+            select(DestinationFault)
+            .where(DestinationFault.file_id == file.id)
+            .order_by(DestinationFault.row_number)
+        )
+    )
+
+
+def destination_of(session: Session, notice: Notice) -> DestinationFile | None:
+    return session.scalars(
+        select(DestinationFile).where(DestinationFile.notice_id == notice.id)
+    ).one_or_none()
+
+
+def require_destination(session: Session, notice: Notice) -> DestinationFile:
+    file = destination_of(session, notice)
+    if file is None:
+        raise InvalidNotice(
+            "destination", "宛先ファイルが添付されていません (no destination file attached)"
+        )
+    return file
+
+
+def _check_not_started(session: Session, notice: Notice) -> None:
+    if session.scalar(select(SendJob.id).where(SendJob.notice_id == notice.id)) is not None:
+        raise NoticeLocked("notice", "送信を開始したお知らせは変更できません (sending has started)")
+
+
+def _sending_department(session: Session, sender: Viewer) -> Department:
+    department = (
+        None if sender.department_id is None else session.get(Department, sender.department_id)
+    )
+    if department is None or department.institution_id != sender.institution_id:
+        raise InvalidNotice(
+            "department", "送信する部署が必要です (a notice is sent by a department)"
+        )
+    return department
+
+
+def _audit(
+    session: Session, viewer: Viewer, notice: Notice, action: str, details: dict[str, object]
+) -> None:
+    audit.record(
+        session,
+        actor=viewer.actor,
+        action=action,
+        institution=viewer.institution_code,
+        subject=notice_subject(notice.id),
+        details=details,
+    )
