@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     # How often `serve` judges every protection so that the desk hears of a lifted or returned
     # exclusion (seconds; 0 turns the sweep off — the live checks do not depend on it).
     protection_sweep_seconds: float = Field(default=60.0, ge=0)
+    # Whether `serve` also runs the notice send jobs (turn off when `fukaiji notices work`
+    # processes do it).
+    send_worker: bool = True
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
+from sqlalchemy import Engine
 
 from fukaiji import audit
 from fukaiji.cli._common import (
@@ -17,6 +21,7 @@ from fukaiji.cli._common import (
     settings,
     unit_of_work,
 )
+from fukaiji.config import Settings
 from fukaiji.db import upgrade
 from fukaiji.identifiers import IDENTIFIER_KINDS, InvalidIdentifier
 
@@ -42,7 +47,6 @@ def serve(
 
     from fukaiji.db import create_db_engine, transaction
     from fukaiji.network.institutions import load_local_governments
-    from fukaiji.protection.sweeper import Sweeper
     from fukaiji.web import create_app
 
     loaded = settings()
@@ -51,14 +55,33 @@ def serve(
     with transaction(engine) as session:
         load_local_governments(session, actor=cli_actor())
     console.print(f"データベース (database): {engine.url.render_as_string(hide_password=True)}")
+    with _background(loaded, engine):
+        uvicorn.run(create_app(loaded, engine), host=host, port=port)
+
+
+@contextmanager
+def _background(loaded: Settings, engine: Engine) -> Iterator[None]:
+    """What `serve` runs beside the web app: the protection sweep and the notice send worker."""
+    from fukaiji.notices import jobs
+    from fukaiji.protection.sweeper import Sweeper
+
     sweeper = None
     if loaded.protection_sweep_seconds:
         sweeper = Sweeper(engine, interval_seconds=loaded.protection_sweep_seconds).start()
+    stop = threading.Event()
+    sender = threading.Thread(
+        target=jobs.work, kwargs={"engine": engine, "stop": stop}, name="send-worker", daemon=True
+    )
+    if loaded.send_worker:
+        sender.start()
     try:
-        uvicorn.run(create_app(loaded, engine), host=host, port=port)
+        yield
     finally:
+        stop.set()
         if sweeper is not None:
             sweeper.stop()
+        if sender.is_alive():
+            sender.join(timeout=30)
 
 
 @db_app.command("upgrade")

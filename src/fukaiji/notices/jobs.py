@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -157,18 +158,21 @@ def work(
     once: bool = False,
     idle_seconds: float = 2.0,
     pause: float = 0.0,
+    stop: threading.Event | None = None,
 ) -> int:
-    """Claim and run jobs; with ``once``, stop when none is waiting. Returns jobs run."""
+    """Claim and run jobs until ``stop`` is set; with ``once``, stop when none is waiting.
+    Returns how many jobs ran to the end."""
     worker = worker or worker_name()
+    stop = stop or threading.Event()
     done = 0
-    while True:
+    while not stop.is_set():
         with transaction(engine) as session:
             job = claim(session, worker=worker, lease=lease)
             job_id = None if job is None else job.id
         if job_id is None:
             if once:
                 return done
-            time.sleep(idle_seconds)
+            stop.wait(idle_seconds)
             continue
         try:
             run_job(engine, job_id, worker=worker, batch_size=batch_size, lease=lease, pause=pause)
@@ -177,6 +181,7 @@ def work(
             log.exception("send job %s stopped", job_id)
             if once:
                 raise
+    return done
 
 
 @dataclass(frozen=True, slots=True)
