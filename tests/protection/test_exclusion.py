@@ -185,13 +185,16 @@ def test_a_ledger_with_any_bad_row_imports_nothing_and_names_every_row(desk) -> 
     world = desk.world
     known = world.enrol(world.resident(), world.osaka)
     stranger = "9" * 15
-    data = f"団体内統合宛名番号\n{known}\n12345\n{stranger}\n{known}\n".encode()
+    data = f"団体内統合宛名番号\n{known}\n12345\n{stranger}\n{known}\n123456789018\n".encode()
     with pytest.raises(ledger.LedgerRejected) as rejected:
         ledger.import_ledger(
             world.session, institution=world.osaka, data=data, filename="x.csv", actor="staff"
         )
-    assert [fault.row_number for fault in rejected.value.faults] == [3, 4, 5]
+    assert [fault.row_number for fault in rejected.value.faults] == [3, 4, 5, 6]
     assert "3 行目" in rejected.value.message and "5 行目" in rejected.value.message
+    assert (
+        "123456789018" not in rejected.value.message
+    )  # a 個人番号 in the wrong file is not echoed
     assert ledger.ledger_entries(world.session, institution=world.osaka) == []
 
 

@@ -11,6 +11,7 @@ from fukaiji.cli.jpki import jpki_app
 from fukaiji.cli.linkage import linkage_app
 from fukaiji.cli.notices import notices_app
 from fukaiji.cli.portal import portal_app
+from fukaiji.cli.protection import protection_app
 from fukaiji.cli.residents import residents_app
 from fukaiji.cli.staff import apikey_app, staff_app
 
@@ -23,5 +24,6 @@ app.add_typer(cards_app, name="cards")
 app.add_typer(linkage_app, name="linkage")
 app.add_typer(portal_app, name="portal")
 app.add_typer(notices_app, name="notices")
+app.add_typer(protection_app, name="protection")
 
 __all__ = ["app"]

@@ -41,6 +41,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -92,6 +93,14 @@ class RowFault:
     value: str  # the number's cell as written, so the user can search for it
     reason: str  # Japanese, English in parentheses
 
+    @property
+    def shown_value(self) -> str:
+        """The value as messages, screens and stored reports may show it: a 12-digit number
+        could be a 個人番号 typed into the wrong column, and none may be echoed."""
+        if re.fullmatch(r"\s*[0-9０-９]{12}\s*", self.value):
+            return "(12 桁の番号: 表示しません)"
+        return self.value
+
 
 @dataclass(frozen=True, slots=True)
 class AddresseeFile:
@@ -108,7 +117,7 @@ class AddresseeFile:
 def summarise_faults(faults: tuple[RowFault, ...] | list[RowFault], limit: int = 20) -> str:
     """Bad rows for a message: the first ``limit`` with their row numbers, then how many more."""
     shown = "; ".join(
-        f"{fault.row_number} 行目 {fault.value!r}: {fault.reason}" for fault in faults[:limit]
+        f"{fault.row_number} 行目 {fault.shown_value!r}: {fault.reason}" for fault in faults[:limit]
     )
     more = len(faults) - limit
     return shown + (f"; ほか {more} 行 (and {more} more)" if more > 0 else "")

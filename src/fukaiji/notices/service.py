@@ -153,7 +153,7 @@ def attach_destination(
         DestinationFault(
             file_id=record.id,
             row_number=fault.row_number,
-            value=fault.value[:MAX_FAULT_VALUE],
+            value=fault.shown_value[:MAX_FAULT_VALUE],
             reason=fault.reason[:200],
         )
         for fault in faults
