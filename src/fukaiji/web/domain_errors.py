@@ -17,6 +17,8 @@ from fukaiji.network.errors import (
     UnknownRecord,
 )
 from fukaiji.portal import errors as portal_errors
+from fukaiji.protection import errors as protection_errors
+from fukaiji.protection.ledger import LEDGER_FIELD, LedgerRejected
 from fukaiji.registry import errors as registry_errors
 from fukaiji.staff import errors as staff_errors
 from fukaiji.web.problems import FieldError, Problem, problem_response
@@ -41,6 +43,9 @@ _NOT_FOUND = (
     portal_errors.UnknownGrant,
     portal_errors.UnknownInvitation,
     portal_errors.NoAccount,
+    protection_errors.UnknownProtection,
+    protection_errors.UnknownConsent,
+    protection_errors.UnknownLedgerEntry,
 )
 _FORBIDDEN = (QueryNotPermitted,)
 _CONFLICT = (
@@ -54,6 +59,7 @@ _CONFLICT = (
     jpki_errors.CardRefused,
     portal_errors.DuplicateGrant,
     portal_errors.GrantNotLegal,
+    protection_errors.ProtectionExists,
 )
 
 
@@ -64,6 +70,10 @@ def domain_problem(error: DomainError) -> Problem:
         return Problem(403, error.message, slug=error.reason.replace("_", "-"))
     if isinstance(error, _FORBIDDEN):
         return Problem(403, error.message, slug="query-not-permitted")
+    if isinstance(error, protection_errors.ProtectionAccessDenied):
+        return Problem(403, error.message, slug="not-registering-desk")
+    if isinstance(error, LedgerRejected):
+        return _ledger_problem(error)
     if isinstance(error, _CONFLICT):
         return Problem(409, error.message, slug="conflict")
     return Problem(
@@ -71,6 +81,22 @@ def domain_problem(error: DomainError) -> Problem:
         error.message,
         slug="invalid-input",
         errors=[FieldError(field=error.field, message=error.message)],
+    )
+
+
+def _ledger_problem(error: LedgerRejected) -> Problem:
+    """Every bad row of a rejected file, each as an error of its own naming its row."""
+    return Problem(
+        422,
+        error.message,
+        slug="invalid-input",
+        errors=[
+            FieldError(
+                field=f"{LEDGER_FIELD}.{fault.row_number}",
+                message=f"{fault.row_number} 行目 {fault.value!r}: {fault.reason}",
+            )
+            for fault in error.faults
+        ],
     )
 
 

@@ -7,7 +7,16 @@ and login are public; the portal's resident routes carry the portal's own card a
 
 from fastapi import APIRouter, Depends
 
-from fukaiji.web.api import auth, cards, institutions, linkage, portal, residents, staff
+from fukaiji.web.api import (
+    auth,
+    cards,
+    institutions,
+    linkage,
+    portal,
+    protection,
+    residents,
+    staff,
+)
 from fukaiji.web.deps import authenticated
 from fukaiji.web.problems import PROBLEM_RESPONSES
 
@@ -29,5 +38,6 @@ def api_router() -> APIRouter:
     protected.include_router(cards.authority_router)
     protected.include_router(linkage.router)
     protected.include_router(portal.staff_router)
+    protected.include_router(protection.router)
     router.include_router(protected)
     return router
