@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pyotp
@@ -77,3 +77,32 @@ def login(client: TestClient, staff: StaffLogin) -> str:
     )
     assert response.status_code == 200, response.text
     return response.json()["csrf_token"]
+
+
+AsStaff = Callable[[StaffLogin], dict[str, str]]
+
+
+@pytest.fixture
+def client(app_client: TestClient) -> TestClient:
+    """The app client under the short name the API tests use."""
+    return app_client
+
+
+@pytest.fixture
+def as_staff(client: TestClient) -> Iterator[AsStaff]:
+    """Make ``client`` act as a staff member: each logs in once, on a client of their own (a TOTP
+    code is accepted only once), and ``client`` takes over that session's cookie."""
+    sessions: dict[str, tuple[TestClient, dict[str, str]]] = {}
+
+    def switch(staff: StaffLogin) -> dict[str, str]:
+        if staff.username not in sessions:
+            own = TestClient(client.app)
+            sessions[staff.username] = (own, {"X-CSRF-Token": login(own, staff)})
+        own, headers = sessions[staff.username]
+        client.cookies.clear()
+        client.cookies.update(own.cookies)
+        return headers
+
+    yield switch
+    for own, _ in sessions.values():
+        own.close()

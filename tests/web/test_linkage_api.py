@@ -4,10 +4,8 @@ flagged retroactively."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from datetime import date
 
-import pytest
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
@@ -19,7 +17,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 from sqlalchemy import Engine, select
-from tests.web.conftest import TEST_SETTINGS, StaffLogin, login
+from tests.web.conftest import TEST_SETTINGS, AsStaff
 
 from fukaiji.audit.models import AuditEntry
 from fukaiji.db import transaction
@@ -43,12 +41,6 @@ RESIDENT = {
 }
 
 
-@pytest.fixture
-def client(engine: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app(TEST_SETTINGS, engine)) as client:
-        yield client
-
-
 def _person(engine: Engine) -> tuple[str, str]:
     """A resident of 千代田区: (person id, 個人番号)."""
     with transaction(engine) as session:
@@ -66,29 +58,6 @@ def _person(engine: Engine) -> tuple[str, str]:
             actor="test",
         )
         return str(person.id), str(registry.current_my_number(session, person.id))
-
-
-AsStaff = Callable[[StaffLogin], dict[str, str]]
-
-
-@pytest.fixture
-def as_staff(client: TestClient) -> Iterator[AsStaff]:
-    """Make ``client`` act as a staff member: each logs in once, on a client of their own (a TOTP
-    code is accepted only once), and ``client`` takes over that session's cookie."""
-    sessions: dict[str, tuple[TestClient, dict[str, str]]] = {}
-
-    def switch(staff: StaffLogin) -> dict[str, str]:
-        if staff.username not in sessions:
-            own = TestClient(client.app)
-            sessions[staff.username] = (own, {"X-CSRF-Token": login(own, staff)})
-        own, headers = sessions[staff.username]
-        client.cookies.clear()
-        client.cookies.update(own.cookies)
-        return headers
-
-    yield switch
-    for own, _ in sessions.values():
-        own.close()
 
 
 def test_a_desk_enrols_queries_another_municipality_and_a_flag_hides_it(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import pytest
@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from tests.portal.conftest import PortalWorld, Resident, build_portal_world
 from tests.portal.test_perpetrator import delete
-from tests.web.conftest import TEST_SETTINGS, StaffLogin, login
+from tests.web.conftest import TEST_SETTINGS, AsStaff, StaffLogin
 
 from fukaiji.audit.models import AuditEntry
 from fukaiji.db import transaction
@@ -25,39 +25,10 @@ from fukaiji.network.codes import NETWORK_KEY_PURPOSE
 from fukaiji.network.institutions import get_institution
 from fukaiji.staff import service as staff_service
 from fukaiji.staff.roles import StaffRole
-from fukaiji.web import create_app
 
 API = "/api/v1"
 OSAKA = f"{API}/institutions/271004"
 HEADER = "団体内統合宛名番号"
-
-AsStaff = Callable[[StaffLogin], dict[str, str]]
-
-
-@pytest.fixture
-def client(engine: Engine) -> Iterator[TestClient]:
-    with TestClient(create_app(TEST_SETTINGS, engine)) as client:
-        yield client
-
-
-@pytest.fixture
-def as_staff(client: TestClient) -> Iterator[AsStaff]:
-    """Make ``client`` act as a staff member: each logs in once, on a client of their own (a TOTP
-    code is accepted only once), and ``client`` takes over that session's cookie."""
-    sessions: dict[str, tuple[TestClient, dict[str, str]]] = {}
-
-    def switch(staff: StaffLogin) -> dict[str, str]:
-        if staff.username not in sessions:
-            own = TestClient(client.app)
-            sessions[staff.username] = (own, {"X-CSRF-Token": login(own, staff)})
-        own, headers = sessions[staff.username]
-        client.cookies.clear()
-        client.cookies.update(own.cookies)
-        return headers
-
-    yield switch
-    for own, _ in sessions.values():
-        own.close()
 
 
 @pytest.fixture
