@@ -29,7 +29,10 @@ def list_institutions(
     session: Database,
     kind: InstitutionKind | None = None,
     prefecture_code: Annotated[str | None, Query(pattern=r"^[0-9]{6}$")] = None,
-    q: Annotated[str | None, Query(max_length=50, description="名称の一部")] = None,
+    q: Annotated[
+        str | None,
+        Query(max_length=50, pattern=r"^[^\x00-\x1f\x7f]*$", description="名称の一部"),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> InstitutionPage:
