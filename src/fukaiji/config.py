@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     # Whether `serve` also runs the notice send jobs (turn off when `fukaiji notices work`
     # processes do it).
     send_worker: bool = True
+    send_batch_size: int = Field(default=100, ge=1, le=10_000)  # addressees per transaction
 
     @cached_property
     def resolved_database_url(self) -> str:

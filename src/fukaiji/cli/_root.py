@@ -70,7 +70,10 @@ def _background(loaded: Settings, engine: Engine) -> Iterator[None]:
         sweeper = Sweeper(engine, interval_seconds=loaded.protection_sweep_seconds).start()
     stop = threading.Event()
     sender = threading.Thread(
-        target=jobs.work, kwargs={"engine": engine, "stop": stop}, name="send-worker", daemon=True
+        target=jobs.work,
+        kwargs={"engine": engine, "stop": stop, "batch_size": loaded.send_batch_size},
+        name="send-worker",
+        daemon=True,
     )
     if loaded.send_worker:
         sender.start()
