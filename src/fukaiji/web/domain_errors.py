@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from fukaiji.errors import DomainError
 from fukaiji.intermediate import errors as intermediate_errors
+from fukaiji.intermediate.addressee_files import RowFault
 from fukaiji.jpki import errors as jpki_errors
 from fukaiji.network.errors import (
     DuplicateDepartment,
@@ -16,6 +17,7 @@ from fukaiji.network.errors import (
     UnknownInstitution,
     UnknownRecord,
 )
+from fukaiji.notices import errors as notice_errors
 from fukaiji.portal import errors as portal_errors
 from fukaiji.protection import errors as protection_errors
 from fukaiji.protection.ledger import LEDGER_FIELD, LedgerRejected
@@ -46,6 +48,7 @@ _NOT_FOUND = (
     protection_errors.UnknownProtection,
     protection_errors.UnknownConsent,
     protection_errors.UnknownLedgerEntry,
+    notice_errors.UnknownNotice,
 )
 _FORBIDDEN = (QueryNotPermitted,)
 _CONFLICT = (
@@ -60,6 +63,7 @@ _CONFLICT = (
     portal_errors.DuplicateGrant,
     portal_errors.GrantNotLegal,
     protection_errors.ProtectionExists,
+    notice_errors.NoticeLocked,
 )
 
 
@@ -73,7 +77,9 @@ def domain_problem(error: DomainError) -> Problem:
     if isinstance(error, protection_errors.ProtectionAccessDenied):
         return Problem(403, error.message, slug="not-registering-desk")
     if isinstance(error, LedgerRejected):
-        return _ledger_problem(error)
+        return _rejected_file_problem(error, LEDGER_FIELD, error.faults)
+    if isinstance(error, notice_errors.DestinationRejected):
+        return _rejected_file_problem(error, error.field, error.faults)
     if isinstance(error, _CONFLICT):
         return Problem(409, error.message, slug="conflict")
     return Problem(
@@ -84,18 +90,19 @@ def domain_problem(error: DomainError) -> Problem:
     )
 
 
-def _ledger_problem(error: LedgerRejected) -> Problem:
-    """Every bad row of a rejected file, each as an error of its own naming its row."""
+def _rejected_file_problem(error: DomainError, field: str, faults: tuple[RowFault, ...]) -> Problem:
+    """Every bad row of a rejected file, each as an error of its own naming its row. A row's
+    value is shown as ``shown_value``: a 12-digit value (a 個人番号?) is never echoed."""
     return Problem(
         422,
         error.message,
         slug="invalid-input",
         errors=[
             FieldError(
-                field=f"{LEDGER_FIELD}.{fault.row_number}",
-                message=f"{fault.row_number} 行目 {fault.value!r}: {fault.reason}",
+                field=f"{field}.{fault.row_number}",
+                message=f"{fault.row_number} 行目 {fault.shown_value!r}: {fault.reason}",
             )
-            for fault in error.faults
+            for fault in faults
         ],
     )
 

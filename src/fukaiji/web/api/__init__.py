@@ -12,6 +12,7 @@ from fukaiji.web.api import (
     cards,
     institutions,
     linkage,
+    notices,
     portal,
     protection,
     residents,
@@ -39,5 +40,6 @@ def api_router() -> APIRouter:
     protected.include_router(linkage.router)
     protected.include_router(portal.staff_router)
     protected.include_router(protection.router)
+    protected.include_router(notices.router)
     router.include_router(protected)
     return router

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, status
 from pydantic import BaseModel, Field
@@ -33,13 +33,21 @@ from fukaiji.protection.exposure import ExposedItem, ExposureReport, OpenPath, P
 from fukaiji.protection.facts import CaseFacts
 from fukaiji.protection.guidance import Step, StepKind
 from fukaiji.protection.models import Consent, DeskMessage, LedgerEntry, Protection
-from fukaiji.protection.service import Requester, View, Viewer
+from fukaiji.protection.service import Requester, View
 from fukaiji.protection.states import ConsentChannel, DeskMessageKind, ExclusionSource
 from fukaiji.protection.status import ProtectionStatus, current_status
 from fukaiji.registry import service as registry
 from fukaiji.registry.errors import RetiredMyNumber, UnknownMyNumber
 from fukaiji.registry.models import Person
 from fukaiji.staff.roles import StaffRole
+from fukaiji.web.api.uploads import (
+    MULTI_LINE,
+    ONE_LINE,
+    TOO_LARGE_RESPONSE,
+    csv_body,
+    csv_request_body,
+    viewer_of,
+)
 from fukaiji.web.deps import (
     Authenticated,
     Database,
@@ -48,7 +56,7 @@ from fukaiji.web.deps import (
     refuse,
     require_roles,
 )
-from fukaiji.web.problems import PROBLEM_MEDIA_TYPE, FieldError, Problem, ProblemDetails
+from fukaiji.web.problems import FieldError, Problem
 
 router = APIRouter(tags=["protection"])
 DeskRoles = Depends(require_roles(StaffRole.CONSULTATION_DESK, StaffRole.BUSINESS_DESK))
@@ -58,27 +66,14 @@ ScreeningRoles = Depends(
 AddresseePath = Annotated[str, Path(max_length=40, description="団体内統合宛名番号 (15 桁)")]
 ProtectionPath = Annotated[uuid.UUID, Path(description="保護対象者の登録 ID")]
 
-MAX_LEDGER_BYTES = 16 * 1024 * 1024
 NOT_EXPOSED = "露出なし"
 EXPOSED = "加害者から見える情報があります"
 PERSON_FIELDS = ("my_number", "addressee_number", "person_id")
-# Free text is stored as typed; control characters (NUL above all) are refused, not stored.
-ONE_LINE = r"^[^\x00-\x1f\x7f]*$"
-MULTI_LINE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 RegionCode = Annotated[str, Field(min_length=1, max_length=16, description="地方公共団体コード")]
 
 
 def _network_key(request: Request) -> bytes:
     return request.app.state.settings.derive_key(NETWORK_KEY_PURPOSE)
-
-
-def _viewer(principal: Principal) -> Viewer:
-    return Viewer(
-        principal.institution_id,
-        principal.institution_code,
-        principal.department_id,
-        principal.actor,
-    )
 
 
 def _registering_desk(
@@ -610,7 +605,7 @@ def register_protection(
 def list_protections(
     session: Database, principal: Principal = DeskRoles
 ) -> list[ProtectionSummary]:
-    found = service.list_desk_protections(session, viewer=_viewer(principal))
+    found = service.list_desk_protections(session, viewer=viewer_of(principal))
     return [_summary(session, protection) for protection in found]
 
 
@@ -625,7 +620,7 @@ def list_messages(
     principal: Principal = DeskRoles,
     unread_only: Annotated[bool, Query(description="未読だけ")] = False,
 ) -> list[DeskMessageView]:
-    found = messages.desk_messages(session, viewer=_viewer(principal), unread_only=unread_only)
+    found = messages.desk_messages(session, viewer=viewer_of(principal), unread_only=unread_only)
     return [DeskMessageView.of(message) for message in found]
 
 
@@ -638,7 +633,7 @@ def show_protection(
     protection_id: ProtectionPath, session: Database, principal: Principal = DeskRoles
 ) -> ProtectionView | WatchOnlyView:
     protection, view = service.access_protection(
-        session, protection_id=protection_id, viewer=_viewer(principal)
+        session, protection_id=protection_id, viewer=viewer_of(principal)
     )
     if view is View.FULL:
         return _full_view(session, protection)
@@ -656,7 +651,7 @@ def change_protection(
     session: Database,
     principal: Principal = DeskRoles,
 ) -> ProtectionView:
-    viewer = _viewer(principal)
+    viewer = viewer_of(principal)
     # Refuse before looking anyone up: a stranger must not learn whether a 個人番号 exists.
     service.desk_protection(session, protection_id=protection_id, viewer=viewer)
     protection = service.update_protection(
@@ -682,7 +677,7 @@ def check_exposure(
     principal: Principal = DeskRoles,
 ) -> ExposureView:
     protection = service.desk_protection(
-        session, protection_id=protection_id, viewer=_viewer(principal)
+        session, protection_id=protection_id, viewer=viewer_of(principal)
     )
     report = exposure.check_exposure(
         session, protection, network_key=_network_key(request), actor=principal.actor
@@ -832,61 +827,20 @@ def withdraw_consent(
 # ---- the paper ledger -------------------------------------------------------------------------
 
 
-def _too_large() -> Problem:
-    limit = MAX_LEDGER_BYTES // (1024 * 1024)
-    return Problem(
-        413,
-        f"ファイルが大きすぎます。上限は {limit} MiB です (the file exceeds {limit} MiB)",
-        title="ファイルが大きすぎます",
-        slug="too-large",
-    )
-
-
-async def _csv_body(request: Request) -> bytes:
-    """The request body, read no further than the limit."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_LEDGER_BYTES:
-        raise _too_large()
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_LEDGER_BYTES:
-            raise _too_large()
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-_CSV_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "description": "紙台帳の CSV (見出しに「団体内統合宛名番号」の列; UTF-8 または CP932)",
-        "content": {"text/csv": {"schema": {"type": "string"}}},
-    }
-}
-_TOO_LARGE: dict[int | str, dict[str, Any]] = {
-    413: {
-        "model": ProblemDetails,
-        "description": "ファイルが大きすぎます",
-        "content": {
-            PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/ProblemDetails"}}
-        },
-    }
-}
-
-
 @router.post(
     "/institutions/{code}/ledger",
     response_model=LedgerReportView,
     status_code=status.HTTP_201_CREATED,
     summary="紙台帳の取込み (一行でも誤りがあれば何も取り込まない)",
-    openapi_extra=_CSV_BODY,
-    responses=_TOO_LARGE,
+    openapi_extra=csv_request_body(
+        "紙台帳の CSV (見出しに「団体内統合宛名番号」の列; UTF-8 または CP932)"
+    ),
+    responses=TOO_LARGE_RESPONSE,
 )
 def import_ledger(
     institution: OwnInstitution,
     session: Database,
-    data: Annotated[bytes, Depends(_csv_body)],
+    data: Annotated[bytes, Depends(csv_body())],
     principal: Principal = ScreeningRoles,
     encoding: Annotated[
         str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="utf-8・cp932 など")
