@@ -34,6 +34,7 @@ from fukaiji.portal.folder import (
 )
 from fukaiji.portal.states import GrantKind, ViewKind
 from fukaiji.protection.guidance import TOLL_FREE
+from fukaiji.protection.live_state import risky_grants
 from fukaiji.protection.models import Protection
 from fukaiji.protection.region import ProtectedRegion
 from fukaiji.protection.service import judge, protected_region, protection_subject
@@ -117,9 +118,12 @@ def open_paths(session: Session, protection: Protection) -> list[OpenPath]:
     paths: list[OpenPath] = []
     if facts.card_left_behind and state.risky_cards_usable:
         paths.append(_card_path(protection.person_id, new_folder=not folder))
-    for path in folder:
-        if path.grant_id is not None and _risky(path, facts.perpetrator_id):
-            paths.append(_proxy_path(path))
+    grants = risky_grants(
+        folder,
+        perpetrator_id=facts.perpetrator_id,
+        every_grant=facts.card_left_behind and state.stale_account,
+    )
+    paths.extend(_proxy_path(path) for path in grants)
     return paths
 
 
@@ -145,10 +149,6 @@ def _view_through(
         viewer_person_id=path.viewer_person_id,
         network_key=network_key,
     )
-
-
-def _risky(path: FolderPath, perpetrator_id: uuid.UUID | None) -> bool:
-    return perpetrator_id is None or path.viewer_person_id == perpetrator_id
 
 
 def _card_path(person_id: uuid.UUID, *, new_folder: bool) -> OpenPath:

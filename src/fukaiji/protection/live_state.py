@@ -16,26 +16,50 @@ from sqlalchemy.orm import Session
 
 from fukaiji.jpki import service as jpki
 from fukaiji.jpki.models import Card
-from fukaiji.portal.folder import folder_paths
+from fukaiji.portal.folder import FolderPath, folder_paths
 from fukaiji.portal.models import PortalAccount, PortalSession
 from fukaiji.protection.facts import LiveState
 from fukaiji.registry.models import MyNumberRecord
 
 
 def read_live_state(
-    session: Session, *, person_id: uuid.UUID, since: datetime, perpetrator_id: uuid.UUID | None
+    session: Session,
+    *,
+    person_id: uuid.UUID,
+    since: datetime,
+    perpetrator_id: uuid.UUID | None,
+    card_left_behind: bool = False,
 ) -> LiveState:
     cards = session.scalars(select(Card).where(Card.person_id == person_id)).all()
     risky = {card.id for card in cards if card.issued_at <= since}
     usable = {card.id for card in cards if jpki.card_is_usable(session, card.id)}
+    stale = _stale_account(session, person_id, since, risky)
+    grants = risky_grants(
+        folder_paths(session, person_id=person_id),
+        perpetrator_id=perpetrator_id,
+        every_grant=card_left_behind and stale,
+    )
     return LiveState(
         risky_cards_total=len(risky),
         risky_cards_usable=len(risky & usable),
         new_card_issued=bool(usable - risky),
-        stale_account=_stale_account(session, person_id, since, risky),
-        risky_grants=_risky_grants(session, person_id, perpetrator_id),
+        stale_account=stale,
+        risky_grants=len(grants),
         my_number_changed_since_registration=_number_changed(session, person_id, since),
     )
+
+
+def risky_grants(
+    paths: list[FolderPath], *, perpetrator_id: uuid.UUID | None, every_grant: bool
+) -> list[FolderPath]:
+    """The live grants that may be the perpetrator's way in: the grants to the perpetrator, or
+    every grant where the perpetrator is not identified — or where the folder is one the card
+    left behind may have reached, since whoever held the card could appoint anyone (found by
+    the state machine: the perpetrator, logged in as her, appointed an accomplice)."""
+    grants = [path for path in paths if path.grant_id is not None]
+    if perpetrator_id is None or every_grant:
+        return grants
+    return [path for path in grants if path.viewer_person_id == perpetrator_id]
 
 
 def _stale_account(
@@ -55,15 +79,6 @@ def _stale_account(
         select(PortalSession.card_id).where(PortalSession.account_id == account.id)
     ).all()
     return bool(risky_cards & set(cards_used))
-
-
-def _risky_grants(session: Session, person_id: uuid.UUID, perpetrator_id: uuid.UUID | None) -> int:
-    """Live grants to the perpetrator; every live grant where the perpetrator is not known."""
-    paths = folder_paths(session, person_id=person_id)
-    proxies = [path.viewer_person_id for path in paths if path.grant_id is not None]
-    if perpetrator_id is None:
-        return len(proxies)
-    return sum(1 for proxy in proxies if proxy == perpetrator_id)
 
 
 def _number_changed(session: Session, person_id: uuid.UUID, since: datetime) -> bool:

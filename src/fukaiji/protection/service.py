@@ -280,6 +280,7 @@ def judge(session: Session, protection: Protection) -> tuple[CaseFacts, LiveStat
         person_id=protection.person_id,
         since=risk_since(protection),
         perpetrator_id=protection.perpetrator_id,
+        card_left_behind=protection.card_left_behind,
     )
     return facts, state, usage_stop(facts, state)
 
