@@ -41,11 +41,12 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import re
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
+from fukaiji.identifiers._base import normalize
 from fukaiji.intermediate.errors import IntermediateError
 
 ADDRESSEE_COLUMN = "団体内統合宛名番号"
@@ -55,6 +56,9 @@ FILE_FIELD = "宛先ファイル"
 ENCODING_FIELD = "文字コード"
 
 _BOM = codecs.BOM_UTF8
+# The csv module refuses cells over 128 KiB as if the quoting were broken; a file's own size
+# limit is the one that should speak, so cells may be as long as a file may be.
+csv.field_size_limit(max(csv.field_size_limit(), DEFAULT_MAX_BYTES))
 # How many header cells, and how much of each, a message may echo: enough to see what went wrong,
 # not enough to copy a file of personal data into a log.
 _SHOWN_CELLS = 10
@@ -97,7 +101,7 @@ class RowFault:
     def shown_value(self) -> str:
         """The value as messages, screens and stored reports may show it: a 12-digit number
         could be a 個人番号 typed into the wrong column, and none may be echoed."""
-        if re.fullmatch(r"\s*[0-9０-９]{12}\s*", self.value):
+        if looks_like_my_number(self.value):
             return "(12 桁の番号: 表示しません)"
         return self.value
 
@@ -112,6 +116,22 @@ class AddresseeFile:
     @property
     def addressee_numbers(self) -> tuple[str, ...]:
         return tuple(row.addressee_number for row in self.rows)
+
+
+def looks_like_my_number(value: str) -> bool:
+    """12 digits once full-width folding, spaces and hyphens are set aside, as a desk types a
+    個人番号 ("1234 5678 9018"): never to be echoed in a message, a log or a stored report."""
+    folded = normalize(value)
+    return len(folded) == 12 and folded.isascii() and folded.isdigit()
+
+
+def clean_filename(name: str, limit: int = 255) -> str:
+    """A file's name as it may be stored and shown: a name in another encoding (a CP932 name on
+    a file share arrives with lone surrogates) becomes readable, control characters go, and the
+    end of a long name is kept."""
+    readable = name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    printable = "".join(char for char in readable if unicodedata.category(char) != "Cc")
+    return printable[-limit:] or "-"
 
 
 def summarise_faults(faults: tuple[RowFault, ...] | list[RowFault], limit: int = 20) -> str:
@@ -290,12 +310,12 @@ def _column_index(header: list[str], column: str, line: int) -> int:
 
 
 def _missing_column_message(header: list[str], column: str, line: int) -> str:
-    if any(_is_addressee_number(cell.strip()) for cell in header):
+    if any(_is_addressee_number(cell.strip()) or looks_like_my_number(cell) for cell in header):
         # The "header" is a data record; echoing it would copy a person's details into a log.
         return (
-            f"見出し行がないようです：{line} 行目に 15 桁の番号があります。"
+            f"見出し行がないようです：{line} 行目に番号があります。"
             f"1 行目に「{column}」を含む見出しを付けてください "
-            f"(the header row seems missing: line {line} holds a 15-digit number; "
+            f"(the header row seems missing: line {line} holds a number; "
             f"add a header naming the column {column})"
         )
     found = "".join(f"「{_shorten(cell)}」" for cell in header[:_SHOWN_CELLS])

@@ -252,7 +252,8 @@ class _Parser:
         )
 
     def _entry(self, number: int, value: str) -> int | None:
-        if not value.isascii() or not value.isdigit() or int(value) < 1:
+        # Nine digits at most: int() of thousands of digits fails without naming the row.
+        if not value.isascii() or not value.isdigit() or len(value) > 9 or int(value) < 1:
             self.fault(
                 number, "entry", value, "1 以上の整数のはずです", "should be a positive integer"
             )

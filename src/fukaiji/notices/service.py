@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from fukaiji import audit
 from fukaiji.db.base import utc_now
-from fukaiji.intermediate.addressee_files import Encoding, read_addressee_csv
+from fukaiji.intermediate.addressee_files import Encoding, clean_filename, read_addressee_csv
 from fukaiji.intermediate.addressees import unknown_here
 from fukaiji.network.models import Department, Institution
 from fukaiji.notices.errors import DestinationRejected, InvalidNotice, NoticeLocked, UnknownNotice
@@ -39,7 +39,6 @@ from fukaiji.protection.exclusion import excluded_addressees
 from fukaiji.protection.service import Viewer
 
 REVIEW_REASON = "要確認 (留意すべき対象者)"
-MAX_FILENAME = 255
 MAX_FAULT_VALUE = 100
 
 
@@ -133,7 +132,7 @@ def attach_destination(
     session.execute(delete(DestinationFile).where(DestinationFile.notice_id == notice.id))
     record = DestinationFile(
         notice_id=notice.id,
-        filename=filename[-MAX_FILENAME:] or "-",
+        filename=clean_filename(filename),
         sha256=hashlib.sha256(data).hexdigest(),
         encoding=parsed.encoding.value,
         row_count=len(rows),

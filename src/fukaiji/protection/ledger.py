@@ -21,6 +21,7 @@ from fukaiji.db.base import utc_now
 from fukaiji.intermediate.addressee_files import (
     Encoding,
     RowFault,
+    clean_filename,
     read_addressee_csv,
     summarise_faults,
 )
@@ -31,7 +32,6 @@ from fukaiji.protection.errors import InvalidProtection, UnknownLedgerEntry
 from fukaiji.protection.models import LedgerEntry, LedgerImport
 
 LEDGER_FIELD = "紙台帳"
-MAX_FILENAME = 255
 
 
 class LedgerRejected(InvalidProtection):
@@ -73,7 +73,7 @@ def import_ledger(
     listed = _live_entries(session, institution.id)
     record = LedgerImport(
         institution_id=institution.id,
-        filename=filename[-MAX_FILENAME:] or "-",
+        filename=clean_filename(filename),
         sha256=hashlib.sha256(data).hexdigest(),
         encoding=parsed.encoding.value,
         row_count=len(parsed.rows),
