@@ -5,12 +5,24 @@ staff would through the API; nothing printed names why an addressee was removed.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 from rich.table import Table
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fukaiji.cli._common import (
@@ -22,8 +34,10 @@ from fukaiji.cli._common import (
     unit_of_work,
 )
 from fukaiji.errors import DomainError
-from fukaiji.network.institutions import get_department
-from fukaiji.notices import jobs, service
+from fukaiji.intermediate.models import Addressee
+from fukaiji.network.institutions import get_department, get_institution
+from fukaiji.notices import jobs, service, stream
+from fukaiji.protection.exclusion import excluded_addressees
 from fukaiji.protection.service import Viewer
 
 notices_app = typer.Typer(
@@ -163,3 +177,66 @@ def work(
     with engine_from_settings() as engine:
         done = jobs.work(engine, batch_size=batch_size, lease=lease, once=once, pause=pause)
     console.print(f"{done} 件のジョブを実行しました (jobs run)")
+
+
+@notices_app.command("screen")
+def screen_file_command(
+    file: Annotated[Path, typer.Argument(help="宛先ファイル (CSV、何行でも)")],
+    institution: InstitutionCode,
+    output: Annotated[Path, typer.Option("-o", "--output", help="宛先除外後のファイル")],
+    exclusions: Annotated[
+        Path | None,
+        typer.Option(help="除外する宛名番号の一覧 (省略時はこの機関の現在の除外リスト)"),
+    ] = None,
+    encoding: Annotated[str | None, typer.Option(help="utf-8 / utf-8-sig / cp932")] = None,
+    strict: Annotated[bool, typer.Option(help="誤りが 1 行でもあれば何も書き出さない")] = False,
+) -> None:
+    """大きな宛先ファイルを流し読みで宛先除外します (メモリは一定、行はバイト単位でそのまま)."""
+    try:
+        excluded, known = _screen_lists(institution, exclusions)
+        with _progress(file) as advance:
+            report = stream.screen_file(
+                file, output, excluded, encoding=encoding, strict=strict, known=known,
+                progress=advance,
+            )  # fmt: skip
+    except (DomainError, OSError) as error:
+        raise fail(getattr(error, "message", None) or str(error)) from error
+    console.print(
+        f"{report.rows:,} 行: 出力 {report.kept:,}、除外 {report.removed:,}、"
+        f"誤りのある行 {report.fault_count:,} ({report.encoding.label}, {report.seconds:.1f} 秒)"
+    )
+    for fault in report.faults:
+        errors.print(f"  {fault.row_number} 行目 {fault.shown_value!r}: {fault.reason}")
+    if report.fault_count > len(report.faults):
+        errors.print(f"  ほか {report.fault_count - len(report.faults):,} 行")
+
+
+def _screen_lists(institution: str, exclusions: Path | None) -> tuple[np.ndarray, np.ndarray]:
+    """The numbers to remove (the file given, or the institution's live exclusion list) and the
+    numbers the institution has assigned (so that an unknown one is reported)."""
+    with unit_of_work() as session:
+        found = get_institution(session, institution)
+        known = np.fromiter(
+            (int(n) for n in session.scalars(
+                select(Addressee.addressee_number).where(Addressee.institution_id == found.id)
+            )),
+            dtype=np.int64,
+        )  # fmt: skip
+        if exclusions is None:
+            live = excluded_addressees(session, institution=found)
+            return np.array(sorted(int(n) for n in live), dtype=np.int64), np.unique(known)
+    return stream.load_exclusions(exclusions), np.unique(known)
+
+
+@contextmanager
+def _progress(file: Path) -> Iterator[Callable[[int], None]]:
+    columns = (
+        TextColumn("宛先除外"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=errors) as bar:
+        task = bar.add_task("screen", total=file.stat().st_size)
+        yield lambda done: bar.update(task, completed=done)
