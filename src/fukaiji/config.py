@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     # processes do it).
     send_worker: bool = True
     send_batch_size: int = Field(default=100, ge=1, le=10_000)  # addressees per transaction
+    # Seconds the send worker waits between batches, to spare the database in office hours
+    # (the same as `fukaiji notices work --pause`).
+    send_pause_seconds: float = Field(default=0.0, ge=0, le=60)
+    # How long a send worker holds a job without renewing it; after a crash another worker (or
+    # the restarted server) takes the job over once this has passed.
+    send_lease_seconds: float = Field(default=60.0, ge=1, le=3600)
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -46,7 +46,10 @@ def _serve(database_url: str, port: int) -> subprocess.Popen:
         "FUKAIJI_DATABASE_URL": database_url,
         "FUKAIJI_SECRET_KEY": SECRET,
         "FUKAIJI_PROTECTION_SWEEP_SECONDS": "0.5",
-        "FUKAIJI_SEND_BATCH_SIZE": "3",  # many small transactions: kills land mid-send
+        # Many small, paced transactions, so that a kill lands mid-send on a fast machine too.
+        "FUKAIJI_SEND_BATCH_SIZE": "3",
+        "FUKAIJI_SEND_PAUSE_SECONDS": "0.03",
+        "FUKAIJI_SEND_LEASE_SECONDS": "2",  # the restarted server takes the job over soon
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "fukaiji", "serve", "--port", str(port)],
@@ -130,12 +133,14 @@ def test_killing_the_server_never_double_sends_never_reaches_the_protected_and_k
         stop = threading.Event()
         writer = threading.Thread(target=_keep_writing, args=(port, key, stop))
         writer.start()
-        time.sleep(chance.uniform(0.3, 1.5))
+        _await_progress(session, notice.id, beyond=after_kills[-1] if after_kills else 0)
+        time.sleep(chance.uniform(0.05, 0.6))
         server.send_signal(signal.SIGKILL)
         server.wait()
         stop.set()
         writer.join()
         after_kills.append(_check(session, victim, notice.id))
+    print("delivered after each kill:", after_kills)
     assert any(0 < count < ADDRESSEES for count in after_kills), after_kills  # killed mid-send
 
     server = _serve(database_url, port)  # the last start runs the job to its end
@@ -149,6 +154,22 @@ def test_killing_the_server_never_double_sends_never_reaches_the_protected_and_k
     assert _job_state(session) == "done"
     delivered = _check(session, victim, notice.id)
     assert delivered == ADDRESSEES
+
+
+def _await_progress(session, notice_id, *, beyond: int) -> None:
+    """Wait until this start of the server has delivered something, so the kill lands mid-send
+    rather than before the worker began (a timer alone missed on a fast machine)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        delivered = session.scalar(
+            select(func.count()).select_from(InboxMessage).where(
+                InboxMessage.source == f"notice:{notice_id}"
+            )
+        )
+        session.commit()
+        if delivered > beyond:
+            return
+        time.sleep(0.01)
 
 
 def _job_state(session) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -71,7 +72,13 @@ def _background(loaded: Settings, engine: Engine) -> Iterator[None]:
     stop = threading.Event()
     sender = threading.Thread(
         target=jobs.work,
-        kwargs={"engine": engine, "stop": stop, "batch_size": loaded.send_batch_size},
+        kwargs={
+            "engine": engine,
+            "stop": stop,
+            "batch_size": loaded.send_batch_size,
+            "pause": loaded.send_pause_seconds,
+            "lease": timedelta(seconds=loaded.send_lease_seconds),
+        },
         name="send-worker",
         daemon=True,
     )
