@@ -162,9 +162,9 @@ def _await_progress(session, notice_id, *, beyond: int) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         delivered = session.scalar(
-            select(func.count()).select_from(InboxMessage).where(
-                InboxMessage.source == f"notice:{notice_id}"
-            )
+            select(func.count())
+            .select_from(InboxMessage)
+            .where(InboxMessage.source == f"notice:{notice_id}")
         )
         session.commit()
         if delivered > beyond:
