@@ -28,6 +28,8 @@ PUBLIC_PATHS = {
     "/api/v1/portal/login/challenge",
     "/api/v1/portal/login",
 }
+LOGIN_SCREENS = {"/staff/login", "/portal/login"}
+PUBLIC_SCREENS = {"/", *LOGIN_SCREENS}
 
 
 def _audit_entries(engine: Engine, action: str) -> list[AuditEntry]:
@@ -42,16 +44,22 @@ def _concrete(path: str) -> str:
 def test_every_route_but_the_public_ones_refuses_an_anonymous_request(
     app_client: TestClient,
 ) -> None:
+    """The API answers 401; a screen sends the browser to its login form and shows nothing."""
     checked = 0
     # iter_route_contexts also walks routers included in routers, however deep.
     for route in iter_route_contexts(app_client.app.routes):
-        if isinstance(route.original_route, Mount) or route.path in PUBLIC_PATHS:
+        if isinstance(route.original_route, Mount) or route.path in PUBLIC_PATHS | PUBLIC_SCREENS:
             continue
         assert isinstance(route.original_route, APIRoute | Route), route
         for method in sorted(route.methods - {"HEAD"}):
-            response = app_client.request(method, _concrete(route.path), json={})
-            assert response.status_code == 401, (method, route.path, response.text)
-            assert response.headers["content-type"] == "application/problem+json"
+            path = _concrete(route.path)
+            response = app_client.request(method, path, json={}, follow_redirects=False)
+            if path.startswith("/api/"):
+                assert response.status_code == 401, (method, route.path, response.text)
+                assert response.headers["content-type"] == "application/problem+json"
+            else:
+                assert response.status_code == 303, (method, route.path, response.text)
+                assert response.headers["location"].split("?")[0] in LOGIN_SCREENS
             checked += 1
     assert checked >= 10
 

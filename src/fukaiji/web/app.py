@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 
 from fukaiji import __version__
@@ -13,9 +15,12 @@ from fukaiji.config import Settings, load_settings
 from fukaiji.db import create_db_engine
 from fukaiji.web.api import api_router
 from fukaiji.web.domain_errors import install_domain_error_handlers
-from fukaiji.web.pages import landing
+from fukaiji.web.pages import landing, staff_home
+from fukaiji.web.pages._common import install_page_handlers
 from fukaiji.web.problems import install_problem_handlers
 from fukaiji.web.security import install_security_headers
+
+STATIC_DIRECTORY = Path(__file__).parent / "static"
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -43,6 +48,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_problem_handlers(app)
     install_domain_error_handlers(app)
     install_security_headers(app, production=settings.env == "production")
+    install_page_handlers(app)  # after the API's handlers, which it wraps for the screens
+    app.mount("/static", StaticFiles(directory=STATIC_DIRECTORY), name="static")
 
     @app.get("/healthz", tags=["system"], summary="稼働確認 (health check)")
     def healthz() -> dict[str, str]:
@@ -51,5 +58,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         return {"status": "ok", "database": engine.dialect.name}
 
     app.include_router(landing.router)
+    app.include_router(staff_home.router)
     app.include_router(api_router())
     return app

@@ -54,6 +54,9 @@ class Principal:
     staff_id: int | None = None
     department_id: int | None = None
     csrf_token: str | None = None
+    display_name: str | None = None  # for the screens' header; None for an API key
+    institution_name: str | None = None
+    department_name: str | None = None
 
 
 def _unauthenticated(detail: str, *, keep_changes: bool = False) -> Problem:
@@ -125,6 +128,9 @@ def _session_principal(staff_session: StaffSession) -> Principal:
         staff_id=staff.id,
         department_id=staff.department_id,
         csrf_token=staff_session.csrf_token,
+        display_name=staff.display_name,
+        institution_name=staff.institution.name,
+        department_name=staff.department.name,
     )
 
 
