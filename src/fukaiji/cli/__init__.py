@@ -6,6 +6,7 @@ commands stay short and separately readable; nothing imports it but the console 
 
 from fukaiji.cli._root import app
 from fukaiji.cli.cards import cards_app
+from fukaiji.cli.demo import demo_app
 from fukaiji.cli.institutions import institutions_app
 from fukaiji.cli.jpki import jpki_app
 from fukaiji.cli.linkage import linkage_app
@@ -25,5 +26,6 @@ app.add_typer(linkage_app, name="linkage")
 app.add_typer(portal_app, name="portal")
 app.add_typer(notices_app, name="notices")
 app.add_typer(protection_app, name="protection")
+app.add_typer(demo_app, name="demo")
 
 __all__ = ["app"]

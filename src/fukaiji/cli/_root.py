@@ -42,6 +42,9 @@ app.add_typer(id_app, name="id")
 def serve(
     host: Annotated[str, typer.Option(help="待ち受けるアドレス (bind address)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="ポート番号 (port)")] = 8000,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="デモの世界を読み込んでから起動します (load demo world)")
+    ] = False,
 ) -> None:
     """マイグレーションを適用してサーバーを起動します (apply migrations, then serve)."""
     import uvicorn
@@ -55,6 +58,10 @@ def serve(
     upgrade(engine)
     with transaction(engine) as session:
         load_local_governments(session, actor=cli_actor())
+    if demo:
+        from fukaiji.cli.demo import serve_demo_world
+
+        serve_demo_world(loaded, engine)
     console.print(f"データベース (database): {engine.url.render_as_string(hide_password=True)}")
     with _background(loaded, engine):
         uvicorn.run(create_app(loaded, engine), host=host, port=port)
