@@ -16,6 +16,7 @@ from fukaiji.db import create_db_engine
 from fukaiji.web.api import api_router
 from fukaiji.web.domain_errors import install_domain_error_handlers
 from fukaiji.web.pages import landing, staff_home
+from fukaiji.web.pages import portal as portal_pages
 from fukaiji.web.pages._common import install_page_handlers
 from fukaiji.web.problems import install_problem_handlers
 from fukaiji.web.security import install_security_headers
@@ -59,5 +60,6 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     app.include_router(landing.router)
     app.include_router(staff_home.router)
+    app.include_router(portal_pages.router)
     app.include_router(api_router())
     return app

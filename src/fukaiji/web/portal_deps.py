@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
 from fukaiji import audit
 from fukaiji.portal import service as portal
@@ -52,18 +53,7 @@ def portal_authenticated(request: Request, session: Database) -> PortalSession:
             keep_changes=True,
         )
     if needs_csrf_token(request) and not csrf_token_matches(request, portal_session.csrf_token):
-        audit.record(
-            session,
-            actor=person_subject(portal_session.person_id),
-            action="portal.access_refused",
-            subject=account_subject(portal_session.acting_account_id),
-            details={
-                "reason": "csrf_token_missing",
-                "method": request.method,
-                "path": request.url.path,
-                "session": portal_session.id,
-            },
-        )
+        audit_refused_csrf(session, portal_session, request)
         raise Problem(
             403,
             f"CSRF トークンがありません、または一致しません ({CSRF_HEADER} header required)",
@@ -71,6 +61,23 @@ def portal_authenticated(request: Request, session: Database) -> PortalSession:
             keep_changes=True,
         )
     return portal_session
+
+
+def audit_refused_csrf(session: Session, portal_session: PortalSession, request: Request) -> None:
+    """A request without the session's CSRF token (header or form field): someone else's page
+    tried to act with the resident's cookie. Recorded for the resident's 操作履歴 and for audit."""
+    audit.record(
+        session,
+        actor=person_subject(portal_session.person_id),
+        action="portal.access_refused",
+        subject=account_subject(portal_session.acting_account_id),
+        details={
+            "reason": "csrf_token_missing",
+            "method": request.method,
+            "path": request.url.path[:200],
+            "session": portal_session.id,
+        },
+    )
 
 
 PortalAuthenticated = Annotated[PortalSession, Depends(portal_authenticated)]

@@ -378,7 +378,7 @@ class DeletionResponse(BaseModel):
 # ---- login ----------------------------------------------------------------------------------
 
 
-def _session_view(session: Database, portal_session: PortalSession) -> SessionView:
+def session_view(session: Database, portal_session: PortalSession) -> SessionView:
     folders = portal.proxied_folders(session, portal_session)
     principal_name = next(
         (f.principal_name for f in folders if f.grant_id == portal_session.acting_grant_id), None
@@ -419,7 +419,7 @@ def login(
         # Returned, not raised: the used-up challenge and the audit entries must be committed.
         return problem_response(Problem(401, _LOGIN_REFUSED, slug="login-refused"), request)
     set_session_cookie(response, PORTAL_COOKIE, result.token, secure=secure_cookies(request))
-    view = _session_view(session, result.portal_session)
+    view = session_view(session, result.portal_session)
     return LoginResponse(**view.model_dump(), account_created=result.account_created)
 
 
@@ -435,7 +435,7 @@ def logout(request: Request, session: Database) -> Response:
 
 @router.get("/me", response_model=SessionView, summary="ログイン中の利用者")
 def who_am_i(portal_session: PortalAuthenticated, session: Database) -> SessionView:
-    return _session_view(session, portal_session)
+    return session_view(session, portal_session)
 
 
 @router.post("/folder/switch", response_model=SessionView, summary="表示するフォルダの切替え")
@@ -443,7 +443,7 @@ def switch_folder(
     body: FolderSwitch, portal_session: PortalAuthenticated, session: Database
 ) -> SessionView:
     portal.switch_folder(session, portal_session, account_id=body.account_id)
-    return _session_view(session, portal_session)
+    return session_view(session, portal_session)
 
 
 # ---- the views ------------------------------------------------------------------------------
