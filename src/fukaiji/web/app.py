@@ -15,6 +15,8 @@ from fukaiji.config import Settings, load_settings
 from fukaiji.db import create_db_engine
 from fukaiji.web.api import api_router
 from fukaiji.web.domain_errors import install_domain_error_handlers
+from fukaiji.web.pages import business as business_pages
+from fukaiji.web.pages import desk as desk_pages
 from fukaiji.web.pages import landing, staff_home
 from fukaiji.web.pages import portal as portal_pages
 from fukaiji.web.pages._common import install_page_handlers
@@ -60,6 +62,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     app.include_router(landing.router)
     app.include_router(staff_home.router)
+    app.include_router(desk_pages.router)
+    app.include_router(business_pages.router)
     app.include_router(portal_pages.router)
     app.include_router(api_router())
     return app
