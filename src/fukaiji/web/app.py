@@ -15,9 +15,12 @@ from fukaiji.config import Settings, load_settings
 from fukaiji.db import create_db_engine
 from fukaiji.web.api import api_router
 from fukaiji.web.domain_errors import install_domain_error_handlers
+from fukaiji.web.pages import admin as admin_pages
 from fukaiji.web.pages import business as business_pages
+from fukaiji.web.pages import cards as card_pages
 from fukaiji.web.pages import desk as desk_pages
 from fukaiji.web.pages import landing, staff_home
+from fukaiji.web.pages import notices as notice_pages
 from fukaiji.web.pages import portal as portal_pages
 from fukaiji.web.pages._common import install_page_handlers
 from fukaiji.web.problems import install_problem_handlers
@@ -65,5 +68,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(desk_pages.router)
     app.include_router(business_pages.router)
     app.include_router(portal_pages.router)
+    app.include_router(card_pages.router)
+    app.include_router(notice_pages.router)
+    app.include_router(admin_pages.router)
     app.include_router(api_router())
     return app

@@ -1,0 +1,344 @@
+"""管理者 (administrator): the staff accounts and API keys of the own institution, and its audit
+log with the verification of the whole hash chain.
+
+The same service calls as the JSON API (``web/api/staff.py``); every service takes the
+institution, so another institution's account or key is "not found" and nothing changes. Two
+secrets are shown once, on the response to the POST that made them, and never again: a new
+account's (or a reset) TOTP secret with its ``otpauth://`` URI, and a new API key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from fukaiji import audit
+from fukaiji.audit import canonical_json
+from fukaiji.audit.models import AuditEntry
+from fukaiji.errors import DomainError
+from fukaiji.network.institutions import get_department, get_institution
+from fukaiji.staff import service
+from fukaiji.staff.models import StaffAccount
+from fukaiji.staff.roles import StaffRole, sorted_roles
+from fukaiji.staff.totp import TOTP_KEY_PURPOSE, provisioning_uri
+from fukaiji.web.deps import Database, Principal
+from fukaiji.web.pages._common import (
+    FormState,
+    checked_form,
+    redirect,
+    render,
+    staff_screen,
+    undo_unless_kept,
+)
+
+router = APIRouter(prefix="/staff/admin", include_in_schema=False)
+Administrator = Annotated[Principal, Depends(staff_screen(StaffRole.ADMINISTRATOR))]
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+ROLES = [(role.value, role.label) for role in StaffRole]
+SECRET_FIELDS = ("password",)
+FORM_FIELDS = {"部署": "department"}
+AUDIT_PAGE_SIZE = 50
+# How far back one page of the audit log looks for the institution's entries (see _own_entries).
+AUDIT_SCAN_LIMIT = 2000
+DONE_MESSAGES = {
+    "disabled": "職員を無効化しました。その職員のセッションはすべて終了しました。",
+    "unlocked": "ロックを解除しました。",
+    "revoked": "API キーを失効させました。次の要求から拒否されます。",
+}
+
+
+def when(at: datetime | None) -> str:
+    return "" if at is None else at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def detail_lines(entry: AuditEntry) -> list[str]:
+    """An entry's details as ``key: value`` lines, for a table cell that stays narrow."""
+    details = json.loads(entry.details)
+    if not isinstance(details, dict):
+        return [entry.details]
+    return [
+        f"{key}: {value if isinstance(value, str) else canonical_json(value)}"
+        for key, value in details.items()
+    ]
+
+
+def role_labels(roles: Any) -> str:
+    return "・".join(StaffRole(role).label for role in sorted_roles(roles))
+
+
+def _refused(values: Mapping[str, Any], error: DomainError) -> FormState:
+    """The form again with the error next to its field; a password is never sent back."""
+    typed = {name: value for name, value in values.items() if name not in SECRET_FIELDS}
+    form = FormState.refused(typed, error)
+    form.errors = {FORM_FIELDS.get(name, name): message for name, message in form.errors.items()}
+    return form
+
+
+async def _roles_posted(request: Request) -> list[str]:
+    # checked_form gives one value per name; the form it read is cached, so asking again is free.
+    return [str(value) for value in (await request.form()).getlist("roles")]
+
+
+def _totp_key(request: Request) -> bytes:
+    return request.app.state.settings.derive_key(TOTP_KEY_PURPOSE)
+
+
+# ---- staff accounts ---------------------------------------------------------------------------
+
+
+@router.get("/staff", response_class=HTMLResponse)
+def list_staff(
+    request: Request, session: Database, principal: Administrator, done: str | None = None
+) -> HTMLResponse:
+    accounts = service.list_staff(session, principal.institution_id, actor=principal.actor)
+    return render(
+        request,
+        "admin/staff.html",
+        principal=principal,
+        flash=DONE_MESSAGES.get(done or ""),
+        accounts=accounts,
+        role_labels=role_labels,
+    )
+
+
+def _staff_form(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    form: FormState | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    institution = get_institution(session, principal.institution_code)
+    return render(
+        request,
+        "admin/staff_new.html",
+        principal=principal,
+        status_code=status_code,
+        form=form or FormState(),
+        departments=[(d.name, d.name) for d in institution.departments],
+        roles=ROLES,
+    )
+
+
+@router.get("/staff/new", response_class=HTMLResponse)
+def new_staff(request: Request, session: Database, principal: Administrator) -> HTMLResponse:
+    return _staff_form(request, session, principal)
+
+
+@router.post("/staff", response_class=HTMLResponse)
+async def create_staff(request: Request, session: Database, principal: Administrator) -> Response:
+    values = await checked_form(request, session, principal)
+    roles = await _roles_posted(request)
+    try:
+        department = get_department(
+            session,
+            institution_code=principal.institution_code,
+            name=str(values.get("department", "")),
+        )
+        staff, secret = service.create_staff(
+            session,
+            institution_id=principal.institution_id,
+            department_id=department.id,
+            username=str(values.get("username", "")),
+            display_name=str(values.get("display_name", "")),
+            password=str(values.get("password", "")),
+            roles=roles,
+            totp_key=_totp_key(request),
+            actor=principal.actor,
+        )
+    except DomainError as error:
+        undo_unless_kept(session, error)
+        form = _refused(values, error)
+        form.values["roles"] = ",".join(roles)
+        return _staff_form(request, session, principal, form, status_code=422)
+    return _totp_page(request, principal, staff, secret, created=True)
+
+
+def _totp_page(
+    request: Request, principal: Principal, staff: StaffAccount, secret: str, *, created: bool
+) -> HTMLResponse:
+    return render(
+        request,
+        "admin/totp.html",
+        principal=principal,
+        staff=staff,
+        created=created,
+        totp_secret=secret,
+        totp_uri=provisioning_uri(secret, staff.username),
+        role_labels=role_labels,
+    )
+
+
+@router.post("/staff/{staff_id}/disable", response_class=HTMLResponse)
+async def disable_staff(
+    staff_id: int, request: Request, session: Database, principal: Administrator
+) -> Response:
+    await checked_form(request, session, principal)
+    # Not caught: another institution's account is "not found", a refused page as in the API.
+    service.disable_staff(
+        session, staff_id, actor=principal.actor, institution_id=principal.institution_id
+    )
+    return redirect("/staff/admin/staff?done=disabled")
+
+
+@router.post("/staff/{staff_id}/unlock", response_class=HTMLResponse)
+async def unlock_staff(
+    staff_id: int, request: Request, session: Database, principal: Administrator
+) -> Response:
+    await checked_form(request, session, principal)
+    service.unlock_staff(
+        session, staff_id, actor=principal.actor, institution_id=principal.institution_id
+    )
+    return redirect("/staff/admin/staff?done=unlocked")
+
+
+@router.post("/staff/{staff_id}/reset-totp", response_class=HTMLResponse)
+async def reset_totp(
+    staff_id: int, request: Request, session: Database, principal: Administrator
+) -> Response:
+    await checked_form(request, session, principal)
+    secret = service.reset_totp(
+        session,
+        staff_id,
+        totp_key=_totp_key(request),
+        actor=principal.actor,
+        institution_id=principal.institution_id,
+    )
+    staff = service.get_staff(
+        session, staff_id, actor=principal.actor, institution_id=principal.institution_id
+    )
+    return _totp_page(request, principal, staff, secret, created=False)
+
+
+# ---- API keys ---------------------------------------------------------------------------------
+
+
+def _keys_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    *,
+    form: FormState | None = None,
+    status_code: int = 200,
+    flash: str | None = None,
+) -> HTMLResponse:
+    keys = service.list_api_keys(session, principal.institution_id, actor=principal.actor)
+    return render(
+        request,
+        "admin/api_keys.html",
+        principal=principal,
+        status_code=status_code,
+        form=form or FormState(),
+        flash=flash,
+        keys=keys,
+        roles=ROLES,
+        role_labels=role_labels,
+        when=when,
+    )
+
+
+@router.get("/api-keys", response_class=HTMLResponse)
+def list_api_keys(
+    request: Request, session: Database, principal: Administrator, done: str | None = None
+) -> HTMLResponse:
+    return _keys_page(request, session, principal, flash=DONE_MESSAGES.get(done or ""))
+
+
+@router.post("/api-keys", response_class=HTMLResponse)
+async def create_api_key(request: Request, session: Database, principal: Administrator) -> Response:
+    values = await checked_form(request, session, principal)
+    roles = await _roles_posted(request)
+    try:
+        key, plaintext = service.create_api_key(
+            session,
+            institution_id=principal.institution_id,
+            name=str(values.get("name", "")),
+            roles=roles,
+            actor=principal.actor,
+        )
+    except DomainError as error:
+        undo_unless_kept(session, error)
+        form = _refused(values, error)
+        form.values["roles"] = ",".join(roles)
+        return _keys_page(request, session, principal, form=form, status_code=422)
+    return render(
+        request,
+        "admin/api_key_created.html",
+        principal=principal,
+        key=key,
+        plaintext=plaintext,
+        role_labels=role_labels,
+    )
+
+
+@router.post("/api-keys/{api_key_id}/revoke", response_class=HTMLResponse)
+async def revoke_api_key(
+    api_key_id: int, request: Request, session: Database, principal: Administrator
+) -> Response:
+    await checked_form(request, session, principal)
+    service.revoke_api_key(
+        session, api_key_id, institution_id=principal.institution_id, actor=principal.actor
+    )
+    return redirect("/staff/admin/api-keys?done=revoked")
+
+
+# ---- the audit log ----------------------------------------------------------------------------
+
+
+def _own_entries(
+    session: Session, institution_code: str, start: int
+) -> tuple[list[AuditEntry], int | None]:
+    """The institution's entries at or before ``start``, newest first, and where the next page
+    starts (None at the first entry).
+
+    A stand-in: the audit service has no function that lists entries (only ``record`` and
+    ``verify``). Until it has one, this walks back by sequence number, the primary key, one
+    entry at a time (no query of its own), looking at no more than AUDIT_SCAN_LIMIT entries.
+    """
+    found: list[AuditEntry] = []
+    seq, lowest = start, max(1, start - AUDIT_SCAN_LIMIT + 1)
+    while seq >= lowest and len(found) < AUDIT_PAGE_SIZE:
+        entry = session.get(AuditEntry, seq)
+        if entry is not None and entry.institution == institution_code:
+            found.append(entry)
+        seq -= 1
+    return found, (seq + 1 if seq >= 1 else None)
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_log(
+    request: Request,
+    session: Database,
+    principal: Administrator,
+    before: Annotated[int | None, Query(ge=2, le=2**62)] = None,
+) -> HTMLResponse:
+    # Reading the log is itself recorded; the entry's number is also where the newest page starts.
+    viewed = audit.record(
+        session,
+        actor=principal.actor,
+        institution=principal.institution_code,
+        action="audit.viewed",
+        details={"before": before},
+    )
+    verification = audit.verify(session)
+    start = viewed.seq if before is None else min(before - 1, viewed.seq)
+    entries, next_before = _own_entries(session, principal.institution_code, start)
+    return render(
+        request,
+        "admin/audit.html",
+        principal=principal,
+        verification=verification,
+        entries=entries,
+        next_before=next_before,
+        first_page=before is None,
+        when=when,
+        detail_lines=detail_lines,
+    )

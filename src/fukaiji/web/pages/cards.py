@@ -1,0 +1,390 @@
+"""交付窓口 (card window): find a resident of the own municipality, and issue, suspend, lift,
+reissue their マイナンバーカード; change their 個人番号; record their 法定代理人.
+
+The same service calls as the JSON API (``web/api/cards.py``, ``residents.py`` and the
+法定代理人 routes of ``portal.py``). A resident is reachable only while they live in the staff
+member's municipality (``resident_here``), so another municipality's card holder is "not found".
+
+Three things are shown once, on the response to the POST that made them, and never again: the
+card token (handing it over is handing over the card; the portal's simulated card reader asks
+for it), and a changed 個人番号. PINs are typed by the resident at the window and never echoed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from fukaiji import audit
+from fukaiji.errors import DomainError
+from fukaiji.identifiers import InvalidIdentifier, MyNumber
+from fukaiji.jpki import service as jpki
+from fukaiji.jpki.errors import NoCard
+from fukaiji.jpki.service import CA_KEY_PURPOSE, IssuedCard
+from fukaiji.jpki.states import CardFunction, CardStatus, CertificateStatus, SuspensionChannel
+from fukaiji.network.institutions import get_institution
+from fukaiji.network.models import Institution
+from fukaiji.portal import proxies
+from fukaiji.portal.states import Representation
+from fukaiji.registry import service as registry
+from fukaiji.registry.models import Person
+from fukaiji.registry.service import MY_NUMBER_KEY_PURPOSE, person_subject
+from fukaiji.staff.roles import StaffRole
+from fukaiji.web.api.residents import resident_here
+from fukaiji.web.deps import Database, Principal
+from fukaiji.web.pages._common import (
+    FormState,
+    checked_form,
+    redirect,
+    render,
+    staff_screen,
+    undo_unless_kept,
+)
+
+router = APIRouter(prefix="/staff/cards", include_in_schema=False)
+CardWindow = Annotated[Principal, Depends(staff_screen(StaffRole.CARD_WINDOW))]
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+PIN_FIELDS = ("auth_pin", "sign_pin")
+# Services name some fields in Japanese; the forms call them by these names.
+FORM_FIELDS = {"個人番号": "my_number", "変更理由": "reason", "proxy": "my_number"}
+CHANNELS = [
+    (SuspensionChannel.WINDOW.value, "窓口（市区町村の交付窓口）"),
+    (SuspensionChannel.PHONE.value, "電話（マイナンバー総合フリーダイヤル 0120-95-0178）"),
+]
+REPRESENTATIONS = [(r.value, r.label) for r in Representation]
+DONE_MESSAGES = {
+    "suspended": "カードを一時停止しました。電子証明書は一時保留になりました。",
+    "lifted": "一時停止を解除しました。電子証明書は有効に戻りました。",
+    "represented": "法定代理人を登録しました。",
+    "ended": "法定代理を終了しました。代理人のセッションも終了しました。",
+}
+
+
+def when(at: datetime | None) -> str:
+    """A stored UTC time as the window reads it (Asia/Tokyo)."""
+    return "" if at is None else at.astimezone(TOKYO).strftime("%Y年%m月%d日 %H:%M")
+
+
+def _refused(values: Mapping[str, Any], error: DomainError) -> FormState:
+    """The form again with the error next to its field; PINs are never sent back."""
+    typed = {name: value for name, value in values.items() if name not in PIN_FIELDS}
+    form = FormState.refused(typed, error)
+    form.errors = {FORM_FIELDS.get(name, name): message for name, message in form.errors.items()}
+    return form
+
+
+def _institution(session: Session, principal: Principal) -> Institution:
+    return get_institution(session, principal.institution_code)
+
+
+def _resident(session: Session, principal: Principal, person_id: uuid.UUID) -> Person:
+    """The resident, if they live in this municipality now; otherwise "not found" (404)."""
+    return resident_here(session, _institution(session, principal), person_id)
+
+
+def _audit_read(session: Session, principal: Principal, person: Person) -> None:
+    """Showing a resident is audited, as the API's ``show_resident`` does."""
+    audit.record(
+        session,
+        actor=principal.actor,
+        institution=principal.institution_code,
+        action="registry.read",
+        subject=person_subject(person.id),
+    )
+
+
+# ---- finding a resident -----------------------------------------------------------------------
+
+
+@router.get("", response_class=HTMLResponse)
+def search_form(request: Request, principal: CardWindow) -> HTMLResponse:
+    return render(request, "cards/search.html", principal=principal)
+
+
+@router.post("/lookup", response_class=HTMLResponse)
+async def look_up(request: Request, session: Database, principal: CardWindow) -> Response:
+    values = await checked_form(request, session, principal)
+    text = str(values.get("my_number", "")).strip()
+    try:
+        number = MyNumber.parse(text)
+    except InvalidIdentifier as error:
+        message = f"個人番号: {error.fault_ja} ({error.fault_en})"
+        form = FormState(values={"my_number": text}, errors={"my_number": message})
+        return render(request, "cards/search.html", principal=principal, status_code=422, form=form)
+    try:
+        person = registry.find_by_my_number(session, number)
+        resident_here(session, _institution(session, principal), person.id)
+    except DomainError as error:
+        undo_unless_kept(session, error)
+        # Unknown, retired or living elsewhere: "not found here", next to the number typed.
+        form = FormState(values={"my_number": text}, errors={"my_number": error.message})
+        return render(request, "cards/search.html", principal=principal, status_code=422, form=form)
+    return redirect(f"/staff/cards/{person.id}")
+
+
+# ---- the resident's page ----------------------------------------------------------------------
+
+
+def _person_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    person_id: uuid.UUID,
+    *,
+    form: FormState | None = None,
+    status_code: int = 200,
+    flash: str | None = None,
+) -> HTMLResponse:
+    person = _resident(session, principal, person_id)
+    _audit_read(session, principal, person)
+    representatives = proxies.legal_representatives(
+        session,
+        person_id=person.id,
+        institution=_institution(session, principal),
+        actor=principal.actor,
+    )
+    return render(
+        request,
+        "cards/person.html",
+        principal=principal,
+        status_code=status_code,
+        form=form or FormState(),
+        flash=flash,
+        person=person,
+        residence=person.current_residence,
+        card=jpki.find_card_for_person(session, person.id),
+        # The enums, so the page shows each state by its own Japanese label.
+        CardStatus=CardStatus,
+        CardFunction=CardFunction,
+        CertificateStatus=CertificateStatus,
+        SuspensionChannel=SuspensionChannel,
+        Representation=Representation,
+        representatives=representatives,
+        channels=CHANNELS,
+        representations=REPRESENTATIONS,
+        when=when,
+    )
+
+
+@router.get("/{person_id}", response_class=HTMLResponse)
+def show_person(
+    person_id: uuid.UUID,
+    request: Request,
+    session: Database,
+    principal: CardWindow,
+    done: str | None = None,
+) -> HTMLResponse:
+    flash = DONE_MESSAGES.get(done or "")
+    return _person_page(request, session, principal, person_id, flash=flash)
+
+
+def _refused_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    person_id: uuid.UUID,
+    values: Mapping[str, Any],
+    error: DomainError,
+) -> HTMLResponse:
+    undo_unless_kept(session, error)
+    form = _refused(values, error)
+    return _person_page(request, session, principal, person_id, form=form, status_code=422)
+
+
+# ---- the card ---------------------------------------------------------------------------------
+
+
+def _ca_key(request: Request) -> bytes:
+    return request.app.state.settings.derive_key(CA_KEY_PURPOSE)
+
+
+def _handed_over(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    person: Person,
+    issued: IssuedCard,
+    *,
+    reissued: bool,
+) -> HTMLResponse:
+    card = jpki.find_card_for_person(session, person.id)
+    return render(
+        request,
+        "cards/handed_over.html",
+        principal=principal,
+        person=person,
+        card=card,
+        card_token=issued.card_token,
+        reissued=reissued,
+        when=when,
+    )
+
+
+@router.post("/{person_id}/issue", response_class=HTMLResponse)
+async def issue(
+    person_id: uuid.UUID, request: Request, session: Database, principal: CardWindow
+) -> Response:
+    return await _hand_over_card(person_id, request, session, principal, reissue=False)
+
+
+@router.post("/{person_id}/reissue", response_class=HTMLResponse)
+async def reissue(
+    person_id: uuid.UUID, request: Request, session: Database, principal: CardWindow
+) -> Response:
+    return await _hand_over_card(person_id, request, session, principal, reissue=True)
+
+
+async def _hand_over_card(
+    person_id: uuid.UUID,
+    request: Request,
+    session: Session,
+    principal: Principal,
+    *,
+    reissue: bool,
+) -> Response:
+    values = await checked_form(request, session, principal)
+    person = _resident(session, principal, person_id)
+    operation = jpki.reissue_card if reissue else jpki.issue_card
+    try:
+        issued = operation(
+            session,
+            person_id=person.id,
+            auth_pin=str(values.get("auth_pin", "")),
+            sign_pin=str(values.get("sign_pin", "")),
+            ca_key=_ca_key(request),
+            actor=principal.actor,
+        )
+    except DomainError as error:
+        return _refused_page(request, session, principal, person_id, values, error)
+    return _handed_over(request, session, principal, person, issued, reissued=reissue)
+
+
+def _live_card_id(session: Session, person_id: uuid.UUID) -> int:
+    card = jpki.find_card_for_person(session, person_id)
+    if card is None:
+        raise NoCard(person_id)
+    return card.id
+
+
+@router.post("/{person_id}/suspend", response_class=HTMLResponse)
+async def suspend(
+    person_id: uuid.UUID, request: Request, session: Database, principal: CardWindow
+) -> Response:
+    values = await checked_form(request, session, principal)
+    person = _resident(session, principal, person_id)
+    try:
+        jpki.suspend_card(
+            session,
+            card_id=_live_card_id(session, person.id),
+            channel=str(values.get("channel", "")),
+            actor=principal.actor,
+        )
+    except DomainError as error:
+        return _refused_page(request, session, principal, person_id, values, error)
+    return redirect(f"/staff/cards/{person.id}?done=suspended")
+
+
+@router.post("/{person_id}/lift-suspension", response_class=HTMLResponse)
+async def lift_suspension(
+    person_id: uuid.UUID, request: Request, session: Database, principal: CardWindow
+) -> Response:
+    values = await checked_form(request, session, principal)
+    person = _resident(session, principal, person_id)
+    try:
+        jpki.lift_suspension(
+            session, card_id=_live_card_id(session, person.id), actor=principal.actor
+        )
+    except DomainError as error:
+        return _refused_page(request, session, principal, person_id, values, error)
+    return redirect(f"/staff/cards/{person.id}?done=lifted")
+
+
+# ---- 個人番号の変更 -----------------------------------------------------------------------------
+
+
+@router.post("/{person_id}/my-number-change", response_class=HTMLResponse)
+async def change_my_number(
+    person_id: uuid.UUID, request: Request, session: Database, principal: CardWindow
+) -> Response:
+    values = await checked_form(request, session, principal)
+    person = _resident(session, principal, person_id)
+    try:
+        number = registry.change_my_number(
+            session,
+            person_id=person.id,
+            reason=str(values.get("reason", "")),
+            my_number_key=request.app.state.settings.derive_key(MY_NUMBER_KEY_PURPOSE),
+            actor=principal.actor,
+            institution=principal.institution_code,
+        )
+    except DomainError as error:
+        return _refused_page(request, session, principal, person_id, values, error)
+    return render(
+        request,
+        "cards/my_number_changed.html",
+        principal=principal,
+        person=person,
+        my_number=str(number),
+    )
+
+
+# ---- 法定代理人 ---------------------------------------------------------------------------------
+
+
+@router.post("/{person_id}/legal-representatives", response_class=HTMLResponse)
+async def record_legal_representative(
+    person_id: uuid.UUID, request: Request, session: Database, principal: CardWindow
+) -> Response:
+    values = await checked_form(request, session, principal)
+    person = _resident(session, principal, person_id)
+    typed = str(values.get("my_number", "")).strip()
+    try:
+        number = MyNumber.parse(typed)
+    except InvalidIdentifier as error:
+        form = FormState(
+            values=dict(values),
+            errors={"my_number": f"法定代理人の個人番号: {error.fault_ja} ({error.fault_en})"},
+        )
+        return _person_page(request, session, principal, person_id, form=form, status_code=422)
+    try:
+        representative = registry.find_by_my_number(session, number)
+        proxies.record_legal_representative(
+            session,
+            person_id=person.id,
+            representative_id=representative.id,
+            representation=str(values.get("representation", "")),
+            institution=_institution(session, principal),
+            actor=principal.actor,
+        )
+    except DomainError as error:
+        return _refused_page(request, session, principal, person_id, values, error)
+    return redirect(f"/staff/cards/{person.id}?done=represented")
+
+
+@router.post("/{person_id}/legal-representatives/{grant_id}/end", response_class=HTMLResponse)
+async def end_legal_representation(
+    person_id: uuid.UUID,
+    grant_id: int,
+    request: Request,
+    session: Database,
+    principal: CardWindow,
+) -> Response:
+    await checked_form(request, session, principal)
+    person = _resident(session, principal, person_id)
+    # Not caught: a grant of someone else is "not found", a refused page like the API's 404.
+    proxies.end_legal_representation(
+        session,
+        person_id=person.id,
+        grant_id=grant_id,
+        institution=_institution(session, principal),
+        actor=principal.actor,
+    )
+    return redirect(f"/staff/cards/{person.id}?done=ended")
