@@ -169,3 +169,18 @@ def test_swapped_entries_are_named_as_reordered(engine: Engine, base: int) -> No
     assert result.first_break is not None
     assert (result.first_break.seq, result.first_break.kind) == (first, BreakKind.REORDERED)
     assert result.first_break.found_at == second
+
+
+def test_an_institution_reads_only_its_own_entries_newest_first_page_by_page(
+    engine: Engine,
+) -> None:
+    with transaction(engine) as session:
+        for index in range(5):
+            for code in ("131016", "271004"):
+                audit.record(session, actor="test", institution=code, action=f"page.{index}")
+    with transaction(engine) as session:
+        first = audit.entries(session, institution="131016", limit=3)
+        rest = audit.entries(session, institution="131016", before=first[-1].seq, limit=3)
+    assert [entry.action for entry in first] == ["page.4", "page.3", "page.2"]
+    assert [entry.action for entry in rest] == ["page.1", "page.0"]
+    assert {entry.institution for entry in first + rest} == {"131016"}

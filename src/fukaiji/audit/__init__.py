@@ -5,6 +5,6 @@ operation itself, so that an action and its audit entry commit or vanish togethe
 """
 
 from fukaiji.audit.chain import ChainBreak, canonical_json
-from fukaiji.audit.service import VerificationResult, record, verify
+from fukaiji.audit.service import VerificationResult, entries, record, verify
 
-__all__ = ["ChainBreak", "VerificationResult", "canonical_json", "record", "verify"]
+__all__ = ["ChainBreak", "VerificationResult", "canonical_json", "entries", "record", "verify"]

@@ -68,6 +68,17 @@ def record(
     return AuditEntry(**columns)
 
 
+def entries(
+    session: Session, *, institution: str, before: int | None = None, limit: int = 50
+) -> list[AuditEntry]:
+    """An institution's entries, newest first: those numbered below ``before`` when given (the
+    next page starts below the last entry shown)."""
+    statement = select(AuditEntry).where(AuditEntry.institution == institution)
+    if before is not None:
+        statement = statement.where(AuditEntry.seq < before)
+    return list(session.scalars(statement.order_by(AuditEntry.seq.desc()).limit(limit)))
+
+
 def _content_columns(content: EntryContent) -> dict[str, Any]:
     return {name: getattr(content, name) for name in EntryContent.__slots__}
 

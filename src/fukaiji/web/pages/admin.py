@@ -46,8 +46,6 @@ ROLES = [(role.value, role.label) for role in StaffRole]
 SECRET_FIELDS = ("password",)
 FORM_FIELDS = {"部署": "department"}
 AUDIT_PAGE_SIZE = 50
-# How far back one page of the audit log looks for the institution's entries (see _own_entries).
-AUDIT_SCAN_LIMIT = 2000
 DONE_MESSAGES = {
     "disabled": "職員を無効化しました。その職員のセッションはすべて終了しました。",
     "unlocked": "ロックを解除しました。",
@@ -293,26 +291,6 @@ async def revoke_api_key(
 # ---- the audit log ----------------------------------------------------------------------------
 
 
-def _own_entries(
-    session: Session, institution_code: str, start: int
-) -> tuple[list[AuditEntry], int | None]:
-    """The institution's entries at or before ``start``, newest first, and where the next page
-    starts (None at the first entry).
-
-    A stand-in: the audit service has no function that lists entries (only ``record`` and
-    ``verify``). Until it has one, this walks back by sequence number, the primary key, one
-    entry at a time (no query of its own), looking at no more than AUDIT_SCAN_LIMIT entries.
-    """
-    found: list[AuditEntry] = []
-    seq, lowest = start, max(1, start - AUDIT_SCAN_LIMIT + 1)
-    while seq >= lowest and len(found) < AUDIT_PAGE_SIZE:
-        entry = session.get(AuditEntry, seq)
-        if entry is not None and entry.institution == institution_code:
-            found.append(entry)
-        seq -= 1
-    return found, (seq + 1 if seq >= 1 else None)
-
-
 @router.get("/audit", response_class=HTMLResponse)
 def audit_log(
     request: Request,
@@ -320,8 +298,7 @@ def audit_log(
     principal: Administrator,
     before: Annotated[int | None, Query(ge=2, le=2**62)] = None,
 ) -> HTMLResponse:
-    # Reading the log is itself recorded; the entry's number is also where the newest page starts.
-    viewed = audit.record(
+    audit.record(  # reading the log is itself recorded
         session,
         actor=principal.actor,
         institution=principal.institution_code,
@@ -329,8 +306,10 @@ def audit_log(
         details={"before": before},
     )
     verification = audit.verify(session)
-    start = viewed.seq if before is None else min(before - 1, viewed.seq)
-    entries, next_before = _own_entries(session, principal.institution_code, start)
+    entries = audit.entries(
+        session, institution=principal.institution_code, before=before, limit=AUDIT_PAGE_SIZE
+    )
+    next_before = entries[-1].seq if len(entries) == AUDIT_PAGE_SIZE else None
     return render(
         request,
         "admin/audit.html",
