@@ -116,8 +116,11 @@ def print_world(world: DemoWorld) -> None:
     for line in world.story.lines():
         console.print(f"・{escape(line)}", soft_wrap=True)
     console.print(
-        "カードでログイン (card login): fukaiji portal show --card-token TOKEN --pin PIN"
-        " 又は fukaiji portal sign。TOTP コード (code): fukaiji demo totp USERNAME",
+        "職員は /staff/login でユーザー名・パスワード・コードを、住民は /portal/login で"
+        "カードトークンと利用者証明用の暗証番号を入力します (staff log in at /staff/login;"
+        " residents put their card on the simulated reader at /portal/login)."
+        " 新しいコード (a fresh code):"
+        " fukaiji demo totp USERNAME",
         soft_wrap=True,
     )
 
