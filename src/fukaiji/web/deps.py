@@ -150,18 +150,28 @@ Authenticated = Annotated[Principal, Depends(authenticated)]
 
 def require_roles(*roles: StaffRole) -> Callable[..., Principal]:
     """A dependency that lets through only principals holding one of ``roles``."""
+    return role_gate(roles, authenticated, refused_detail="この操作には次の役割が必要です")
+
+
+def role_gate(
+    roles: tuple[StaffRole, ...], who: Callable[..., Principal], *, refused_detail: str
+) -> Callable[..., Principal]:
+    """The one role check of the API and the screens: ``who`` finds the principal (API key or
+    cookie for the API, cookie only for a screen); a principal without the roles is refused
+    and the refusal audited."""
     allowed = frozenset(roles)
     names = "、".join(role.label for role in roles)
+    # A default rather than an Annotated hint: the hint would be a string (postponed
+    # annotations) naming a local variable, which FastAPI could not resolve.
+    asking = Depends(who)
 
-    def _dependency(principal: Authenticated, request: Request, session: Database) -> Principal:
+    def _dependency(
+        request: Request, session: Database, principal: Principal = asking
+    ) -> Principal:
         if principal.roles & allowed:
             return principal
         raise refuse(
-            session,
-            principal,
-            request,
-            reason="role_missing",
-            detail=f"この操作には次の役割が必要です: {names}",
+            session, principal, request, reason="role_missing", detail=f"{refused_detail}: {names}"
         )
 
     return _dependency

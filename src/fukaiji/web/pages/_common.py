@@ -14,6 +14,7 @@ import hmac
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -24,9 +25,17 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fukaiji.errors import DomainError
+from fukaiji.intermediate.service import TOKYO
 from fukaiji.staff import service as staff_service
 from fukaiji.staff.roles import StaffRole, sorted_roles
-from fukaiji.web.deps import SESSION_COOKIE, Database, Principal, _session_principal, refuse
+from fukaiji.web.deps import (
+    SESSION_COOKIE,
+    Database,
+    Principal,
+    _session_principal,
+    refuse,
+    role_gate,
+)
 from fukaiji.web.problems import Problem
 from fukaiji.web.templating import templates
 
@@ -79,6 +88,14 @@ class FormState:
         return cls(values=typed, errors={error.field: error.message})
 
 
+def tokyo_time(moment: datetime | None, *, seconds: bool = False) -> str:
+    """A moment as people in Japan read it: Japan time, to the minute (to the second for the
+    audit log, where order within a minute matters)."""
+    if moment is None:
+        return ""
+    return moment.astimezone(TOKYO).strftime("%Y年%m月%d日 %H:%M" + (":%S" if seconds else ""))
+
+
 def render(
     request: Request,
     template: str,
@@ -118,21 +135,7 @@ StaffPrincipal = Annotated[Principal, Depends(staff_principal)]
 
 def staff_screen(*roles: StaffRole) -> Callable[..., Principal]:
     """A dependency for the screens of ``roles``: others get an audited 403 page."""
-    allowed = frozenset(roles)
-    names = "、".join(role.label for role in roles)
-
-    def _dependency(principal: StaffPrincipal, request: Request, session: Database) -> Principal:
-        if principal.roles & allowed:
-            return principal
-        raise refuse(
-            session,
-            principal,
-            request,
-            reason="role_missing",
-            detail=f"この画面には次の役割が必要です: {names}",
-        )
-
-    return _dependency
+    return role_gate(roles, staff_principal, refused_detail="この画面には次の役割が必要です")
 
 
 async def checked_form(request: Request, session: Session, principal: Principal) -> dict[str, Any]:

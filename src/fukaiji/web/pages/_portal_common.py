@@ -11,20 +11,25 @@ a hidden field, and a refused token is audited exactly as the portal API audits 
 from __future__ import annotations
 
 import hmac
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from fukaiji.intermediate.service import TOKYO
 from fukaiji.network.codes import NETWORK_KEY_PURPOSE
 from fukaiji.portal import service as portal
 from fukaiji.portal.models import PortalSession
 from fukaiji.web.api.portal import SessionView, session_view
 from fukaiji.web.deps import Database
-from fukaiji.web.pages._common import CSRF_FIELD, LoginRequired, NavItem, render, safe_next
+from fukaiji.web.pages._common import (
+    CSRF_FIELD,
+    LoginRequired,
+    NavItem,
+    render,
+    safe_next,
+    tokyo_time,
+)
 from fukaiji.web.portal_deps import PORTAL_COOKIE, audit_refused_csrf
 from fukaiji.web.problems import Problem
 
@@ -89,14 +94,6 @@ async def checked_portal_form(
 
 def network_key(request: Request) -> bytes:
     return request.app.state.settings.derive_key(NETWORK_KEY_PURPOSE)
-
-
-def tokyo_time(moment: datetime | None) -> str:
-    """A moment as residents read it: Japan time, to the minute."""
-    if moment is None:
-        return ""
-    local = moment.astimezone(TOKYO)
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 
 def render_portal(

@@ -13,7 +13,6 @@ import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
@@ -35,13 +34,13 @@ from fukaiji.web.pages._common import (
     redirect,
     render,
     staff_screen,
+    tokyo_time,
     undo_unless_kept,
 )
 
 router = APIRouter(prefix="/staff/admin", include_in_schema=False)
 Administrator = Annotated[Principal, Depends(staff_screen(StaffRole.ADMINISTRATOR))]
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 ROLES = [(role.value, role.label) for role in StaffRole]
 SECRET_FIELDS = ("password",)
 FORM_FIELDS = {"部署": "department"}
@@ -54,7 +53,7 @@ DONE_MESSAGES = {
 
 
 def when(at: datetime | None) -> str:
-    return "" if at is None else at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M:%S")
+    return tokyo_time(at, seconds=True)
 
 
 def detail_lines(entry: AuditEntry) -> list[str]:

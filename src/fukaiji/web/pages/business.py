@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -22,7 +22,7 @@ from fukaiji import audit, intermediate
 from fukaiji.errors import DomainError
 from fukaiji.identifiers.local_government import lookup_local_government
 from fukaiji.intermediate.models import SelfInfoItem
-from fukaiji.intermediate.service import TOKYO, addressee_subject, parse_addressee_number
+from fukaiji.intermediate.service import addressee_subject, parse_addressee_number
 from fukaiji.network.institutions import get_institution
 from fukaiji.network.legal_basis import LegalBasisRow, shipped_legal_basis
 from fukaiji.network.linkage import InstitutionRef, QueryResult, RecordView
@@ -41,6 +41,7 @@ from fukaiji.web.pages._common import (
     redirect,
     render,
     staff_screen,
+    tokyo_time,
     undo_unless_kept,
 )
 
@@ -72,10 +73,6 @@ def _refused(values: dict[str, Any], error: DomainError, fields: dict[str, str])
     form = FormState.refused(values, error)
     form.errors = {fields.get(name, name): text for name, text in form.errors.items()}
     return form
-
-
-def _tokyo(at: datetime) -> str:
-    return at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
 
 
 # ---- finding a person -------------------------------------------------------------------------
@@ -209,7 +206,7 @@ def _record_row(record: RecordView) -> dict[str, Any]:
     table = shipped_legal_basis()
     return {
         "id": record.record_id,
-        "at": _tokyo(record.requested_at),
+        "at": tokyo_time(record.requested_at),
         "requester": _who(record.requester),
         "provider": _who(record.provider),
         "affair": table.affair_name(record.affair_code) or record.affair_code,
@@ -228,7 +225,7 @@ def _item_row(item: SelfInfoItem) -> dict[str, Any]:
         "period": f"{item.publish_from} ～ {item.publish_until or ''}",
         "undisclosed": item.undisclosed,
         "content": item.content,
-        "registered_at": _tokyo(item.registered_at),
+        "registered_at": tokyo_time(item.registered_at),
     }
 
 
@@ -303,7 +300,7 @@ def _result_view(result: QueryResult) -> dict[str, Any]:
     content = result.content
     return {
         "record_id": result.record_id,
-        "at": _tokyo(result.requested_at),
+        "at": tokyo_time(result.requested_at),
         "status": result.status.label,
         "provider": _who(result.provider),
         "affair": result.affair_name,

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -45,13 +43,13 @@ from fukaiji.web.pages._common import (
     redirect,
     render,
     staff_screen,
+    tokyo_time,
     undo_unless_kept,
 )
 
 router = APIRouter(prefix="/staff/cards", include_in_schema=False)
 CardWindow = Annotated[Principal, Depends(staff_screen(StaffRole.CARD_WINDOW))]
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 PIN_FIELDS = ("auth_pin", "sign_pin")
 # Services name some fields in Japanese; the forms call them by these names.
 FORM_FIELDS = {"個人番号": "my_number", "変更理由": "reason", "proxy": "my_number"}
@@ -66,11 +64,6 @@ DONE_MESSAGES = {
     "represented": "法定代理人を登録しました。",
     "ended": "法定代理を終了しました。代理人のセッションも終了しました。",
 }
-
-
-def when(at: datetime | None) -> str:
-    """A stored UTC time as the window reads it (Asia/Tokyo)."""
-    return "" if at is None else at.astimezone(TOKYO).strftime("%Y年%m月%d日 %H:%M")
 
 
 def _refused(values: Mapping[str, Any], error: DomainError) -> FormState:
@@ -170,7 +163,7 @@ def _person_page(
         representatives=representatives,
         channels=CHANNELS,
         representations=REPRESENTATIONS,
-        when=when,
+        when=tokyo_time,
     )
 
 
@@ -224,7 +217,7 @@ def _handed_over(
         card=card,
         card_token=issued.card_token,
         reissued=reissued,
-        when=when,
+        when=tokyo_time,
     )
 
 

@@ -23,7 +23,6 @@ from fukaiji import intermediate
 from fukaiji.db.base import utc_now
 from fukaiji.errors import DomainError
 from fukaiji.identifiers import InvalidIdentifier, MyNumber
-from fukaiji.intermediate.service import TOKYO
 from fukaiji.network.codes import NETWORK_KEY_PURPOSE
 from fukaiji.network.institutions import get_institution
 from fukaiji.network.models import Institution
@@ -50,6 +49,7 @@ from fukaiji.web.pages._common import (
     redirect,
     render,
     staff_screen,
+    tokyo_time,
     undo_unless_kept,
 )
 
@@ -204,10 +204,6 @@ def _network_key(request: Request) -> bytes:
     return request.app.state.settings.derive_key(NETWORK_KEY_PURPOSE)
 
 
-def _tokyo(at: datetime | None) -> str:
-    return "" if at is None else at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
-
-
 # ---- the desk's list --------------------------------------------------------------------------
 
 
@@ -222,7 +218,7 @@ def protections(request: Request, session: Database, principal: DeskScreen) -> H
                 "id": protection.id,
                 "name": registry.get_person(session, protection.person_id).name,
                 "addressee_number": protection.addressee_number,
-                "registered_at": _tokyo(protection.registered_at),
+                "registered_at": tokyo_time(protection.registered_at),
                 "complete": found.usage_stop.complete,
                 "excluded": found.excluded,
             }
@@ -233,7 +229,7 @@ def protections(request: Request, session: Database, principal: DeskScreen) -> H
             "protection_id": message.protection_id,
             "kind": MESSAGE_LABELS[DeskMessageKind(message.kind)],
             "body": message.body,
-            "created_at": _tokyo(message.created_at),
+            "created_at": tokyo_time(message.created_at),
             "new": message.read_at == now,
         }
         for message in messages.desk_messages(session, viewer=viewer, now=now)
@@ -352,7 +348,7 @@ def _full_page(
 
 
 def _flag(requested_by: str, set_at: datetime) -> dict[str, str]:
-    return {"by": intermediate.NondisclosureRequester(requested_by).label, "at": _tokyo(set_at)}
+    return {"by": intermediate.NondisclosureRequester(requested_by).label, "at": tokyo_time(set_at)}
 
 
 def _case(session: Session, protection: Protection) -> dict[str, Any]:
@@ -364,7 +360,7 @@ def _case(session: Session, protection: Protection) -> dict[str, Any]:
         "perpetrator": None if perpetrator is None else registry.get_person(session, perpetrator),
         "region": list(zip(region.names, region.codes, strict=True)),
         "requester_label": intermediate.NondisclosureRequester(protection.requested_by).label,
-        "registered_at": _tokyo(protection.registered_at),
+        "registered_at": tokyo_time(protection.registered_at),
     }
 
 
@@ -391,7 +387,7 @@ def _exposure(
     ]
     return {
         "exposed": report.exposed,
-        "checked_at": _tokyo(report.checked_at),
+        "checked_at": tokyo_time(report.checked_at),
         "sections": sections,
         "protection_id": protection.id,
     }
@@ -418,8 +414,8 @@ def _consents(
             "given_on": row.given_on.isoformat(),
             "channel": ConsentChannel(row.channel).label,
             "note": row.note,
-            "recorded_at": _tokyo(row.recorded_at),
-            "withdrawn_at": _tokyo(row.withdrawn_at),
+            "recorded_at": tokyo_time(row.recorded_at),
+            "withdrawn_at": tokyo_time(row.withdrawn_at),
         }
         for row in found
     ]

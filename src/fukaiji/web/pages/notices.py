@@ -18,9 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -49,13 +47,13 @@ from fukaiji.web.pages._common import (
     redirect,
     render,
     staff_screen,
+    tokyo_time,
     undo_unless_kept,
 )
 
 router = APIRouter(prefix="/staff/notices", include_in_schema=False)
 Sender = Annotated[Principal, Depends(staff_screen(StaffRole.NOTICE_SENDER))]
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 # The multipart envelope around the file: boundaries, part headers, the other fields.
 FORM_OVERHEAD_BYTES = 64 * 1024
 CATEGORIES = [(category.value, category.label) for category in InboxCategory]
@@ -78,10 +76,6 @@ DONE_MESSAGES = {
     "uploaded": "宛先ファイルを添付しました。",
     "screened": "宛先ファイルを確認し、留意すべき対象者を宛先から除きました。",
 }
-
-
-def when(at: datetime | None) -> str:
-    return "" if at is None else at.astimezone(TOKYO).strftime("%Y年%m月%d日 %H:%M")
 
 
 def _refused(values: Mapping[str, Any], error: DomainError) -> FormState:
@@ -131,7 +125,7 @@ def list_notices(request: Request, session: Database, principal: Sender) -> HTML
         rows=rows,
         states=STATE_LABELS,
         categories=dict(CATEGORIES),
-        when=when,
+        when=tokyo_time,
     )
 
 
@@ -209,7 +203,7 @@ def _notice_page(
         encodings=ENCODINGS,
         review_reason=REVIEW_REASON,
         max_megabytes=MAX_CSV_BYTES // (1024 * 1024),
-        when=when,
+        when=tokyo_time,
     )
 
 
@@ -330,7 +324,7 @@ def _progress_context(session: Session, notice: Notice) -> dict[str, Any]:
         "state": state,
         "state_label": STATE_LABELS[state],
         "polling": state in ("queued", "running"),
-        "when": when,
+        "when": tokyo_time,
     }
 
 
