@@ -23,8 +23,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fukaiji import audit
 from fukaiji.intermediate.models import NondisclosureFlag
-from fukaiji.intermediate.service import parse_addressee_number
+from fukaiji.intermediate.service import addressee_subject, parse_addressee_number
 from fukaiji.network.models import Institution
 from fukaiji.protection.consent import consenting_addressees
 from fukaiji.protection.models import LedgerEntry, Protection
@@ -103,6 +104,22 @@ def to_be_watched(session: Session, *, institution: Institution, addressee_numbe
     that a department other than the registering desk may learn (機関内での情報共有)."""
     number = str(parse_addressee_number(addressee_number))
     return bool(_sources_of(session, institution.id, number))
+
+
+def read_watch_flag(
+    session: Session, *, institution: Institution, addressee_number: str, actor: str
+) -> bool:
+    """``to_be_watched`` as any department reads it: the read itself is audited."""
+    number = str(parse_addressee_number(addressee_number))
+    watched = to_be_watched(session, institution=institution, addressee_number=number)
+    audit.record(
+        session,
+        actor=actor,
+        action="protection.watch_read",
+        institution=institution.code,
+        subject=addressee_subject(institution.code, number),
+    )
+    return watched
 
 
 def sweep(session: Session, *, institution: Institution | None = None) -> int:

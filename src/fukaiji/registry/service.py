@@ -181,6 +181,30 @@ def find_by_my_number(session: Session, number: str | MyNumber) -> Person:
     return get_person(session, record.person_id)
 
 
+def resident_of(session: Session, municipality_code: str, person_id: uuid.UUID) -> Person:
+    """The person, if they live in this municipality now; otherwise not found, as if there were
+    no such person: a municipality's staff see only its own register."""
+    person = get_person(session, person_id)
+    if person.current_residence.municipality_code != municipality_code:
+        raise UnknownPerson()
+    return person
+
+
+def read_resident(
+    session: Session, *, municipality_code: str, person_id: uuid.UUID, actor: str
+) -> Person:
+    """``resident_of`` for showing the person to staff: the read is audited."""
+    person = resident_of(session, municipality_code, person_id)
+    audit.record(
+        session,
+        actor=actor,
+        institution=municipality_code,
+        action="registry.read",
+        subject=person_subject(person.id),
+    )
+    return person
+
+
 def get_person(session: Session, person_id: uuid.UUID) -> Person:
     person = session.scalar(
         select(Person).where(Person.id == person_id).options(selectinload(Person.residences))

@@ -16,8 +16,8 @@ from fukaiji.jpki import service as jpki
 from fukaiji.jpki.models import Card
 from fukaiji.jpki.service import CA_KEY_PURPOSE, IssuedCard
 from fukaiji.jpki.states import CardFunction, CardStatus, CertificateStatus, SuspensionChannel
+from fukaiji.registry.service import resident_of
 from fukaiji.staff.roles import StaffRole
-from fukaiji.web.api.residents import resident_here
 from fukaiji.web.deps import Database, OwnInstitution, Principal, require_roles
 from fukaiji.web.problems import Problem
 
@@ -108,7 +108,7 @@ def show_card(
     session: Database,
     principal: Principal = CardWindow,
 ) -> CardView:
-    resident_here(session, institution, person_id)
+    resident_of(session, institution.code, person_id)
     return CardView.of(_card(session, person_id))
 
 
@@ -123,7 +123,7 @@ def issue_card(
     session: Database,
     principal: Principal = CardWindow,
 ) -> HandedOverCard:
-    resident_here(session, institution, person_id)
+    resident_of(session, institution.code, person_id)
     issued = jpki.issue_card(
         session,
         person_id=person_id,
@@ -143,7 +143,7 @@ def suspend_card(
     session: Database,
     principal: Principal = CardWindow,
 ) -> CardView:
-    resident_here(session, institution, person_id)
+    resident_of(session, institution.code, person_id)
     card = jpki.suspend_card(
         session, card_id=_card(session, person_id).id, channel=body.channel, actor=principal.actor
     )
@@ -157,7 +157,7 @@ def lift_suspension(
     session: Database,
     principal: Principal = CardWindow,
 ) -> CardView:
-    resident_here(session, institution, person_id)
+    resident_of(session, institution.code, person_id)
     card = jpki.lift_suspension(
         session, card_id=_card(session, person_id).id, actor=principal.actor
     )
@@ -173,7 +173,7 @@ def reissue_card(
     session: Database,
     principal: Principal = CardWindow,
 ) -> HandedOverCard:
-    resident_here(session, institution, person_id)
+    resident_of(session, institution.code, person_id)
     issued = jpki.reissue_card(
         session,
         person_id=person_id,
@@ -195,7 +195,7 @@ def reset_pin(
     session: Database,
     principal: Principal = CardWindow,
 ) -> Response:
-    resident_here(session, institution, person_id)
+    resident_of(session, institution.code, person_id)
     jpki.reset_pin(
         session,
         card_token=body.card_token,

@@ -82,11 +82,11 @@ def _sending_staff(
 SendingStaff = Depends(_sending_staff)
 
 
-def _readable_notice(notice_id: uuid.UUID, session: Session, principal: Principal) -> Notice:
+def readable_notice(notice_id: uuid.UUID, session: Session, principal: Principal) -> Notice:
     return service.get_notice(session, notice_id=notice_id, viewer=viewer_of(principal))
 
 
-def _writable_notice(
+def writable_notice(
     notice_id: uuid.UUID, request: Request, session: Session, principal: Principal
 ) -> Notice:
     """The notice, if the caller's department wrote it (another institution's: "not found").
@@ -94,7 +94,7 @@ def _writable_notice(
     Called in the route's body, not as a dependency: by then the path is a valid id, so the
     audited refusal names a path of bounded length."""
     _refuse_without_department(session, principal, request)
-    notice = _readable_notice(notice_id, session, principal)
+    notice = readable_notice(notice_id, session, principal)
     if notice.department_id == principal.department_id:
         return notice
     raise refuse(
@@ -290,7 +290,7 @@ def _notice_view(session: Session, notice: Notice) -> NoticeView:
     )
 
 
-def _screening_view(session: Session, notice: Notice, principal: Principal) -> ScreeningView:
+def screening_view(session: Session, notice: Notice, principal: Principal) -> ScreeningView:
     """The screening report as the caller may see it; the read is audited."""
     report = service.screening_report(session, notice=notice, viewer=viewer_of(principal))
     audit.record(
@@ -355,14 +355,14 @@ def list_notices(session: Database, principal: Principal = SenderRoles) -> list[
 def show_notice(
     notice_id: NoticePath, session: Database, principal: Principal = SenderRoles
 ) -> NoticeDetail:
-    notice = _readable_notice(notice_id, session, principal)
+    notice = readable_notice(notice_id, session, principal)
     file = service.destination_of(session, notice)
     screened = file is not None and file.screened_at is not None
     report = None if file is None else jobs.delivery_report(session, notice=notice)
     return NoticeDetail(
         **_notice_view(session, notice).model_dump(),
         destination=None if file is None else DestinationView.of(file),
-        screening=_screening_view(session, notice, principal) if screened else None,
+        screening=screening_view(session, notice, principal) if screened else None,
         delivery=None if report is None else DeliveryView.of(report),
     )
 
@@ -395,7 +395,7 @@ def attach_destination(
         bool, Query(description="誤りのある行が一つでもあればファイル全体を受け付けない")
     ] = False,
 ) -> UploadView:
-    notice = _writable_notice(notice_id, request, session, principal)
+    notice = writable_notice(notice_id, request, session, principal)
     report = service.attach_destination(
         session,
         notice=notice,
@@ -421,7 +421,7 @@ def attach_destination(
 def list_destination_faults(
     notice_id: NoticePath, session: Database, principal: Principal = SenderRoles
 ) -> list[FaultView]:
-    notice = _readable_notice(notice_id, session, principal)
+    notice = readable_notice(notice_id, session, principal)
     return [FaultView.of(fault) for fault in service.destination_faults(session, notice=notice)]
 
 
@@ -439,7 +439,7 @@ def screen_destination(
     session: Database,
     principal: Principal = SenderRoles,
 ) -> ScreeningView:
-    notice = _writable_notice(notice_id, request, session, principal)
+    notice = writable_notice(notice_id, request, session, principal)
     return ScreeningView.of(service.screen(session, notice=notice, sender=viewer_of(principal)))
 
 
@@ -451,8 +451,8 @@ def screen_destination(
 def show_screening(
     notice_id: NoticePath, session: Database, principal: Principal = SenderRoles
 ) -> ScreeningView:
-    notice = _readable_notice(notice_id, session, principal)
-    return _screening_view(session, notice, principal)
+    notice = readable_notice(notice_id, session, principal)
+    return screening_view(session, notice, principal)
 
 
 @router.post(
@@ -467,7 +467,7 @@ def start_sending(
     session: Database,
     principal: Principal = SenderRoles,
 ) -> JobView:
-    notice = _writable_notice(notice_id, request, session, principal)
+    notice = writable_notice(notice_id, request, session, principal)
     job = jobs.start_sending(session, notice=notice, sender=viewer_of(principal))
     return JobView.of(job)
 
@@ -480,5 +480,5 @@ def start_sending(
 def show_delivery(
     notice_id: NoticePath, session: Database, principal: Principal = SenderRoles
 ) -> DeliveryView:
-    notice = _readable_notice(notice_id, session, principal)
+    notice = readable_notice(notice_id, session, principal)
     return DeliveryView.of(jobs.delivery_report(session, notice=notice))

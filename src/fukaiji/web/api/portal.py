@@ -45,8 +45,8 @@ from fukaiji.portal.states import (
     ViewKind,
 )
 from fukaiji.registry import service as registry
+from fukaiji.registry.service import resident_of
 from fukaiji.staff.roles import StaffRole
-from fukaiji.web.api.residents import resident_here
 from fukaiji.web.cookies import clear_session_cookie, secure_cookies, set_session_cookie
 from fukaiji.web.deps import Database, OwnInstitution, Principal, require_roles
 from fukaiji.web.portal_deps import PORTAL_COOKIE, PortalAuthenticated, portal_authenticated
@@ -685,7 +685,7 @@ def list_legal_representatives(
     session: Database,
     principal: Principal = CardWindow,
 ) -> list[LegalRepresentativeView]:
-    resident_here(session, institution, person_id)
+    resident_of(session, institution.code, person_id)
     grants = proxies.legal_representatives(
         session, person_id=person_id, institution=institution, actor=principal.actor
     )
@@ -705,7 +705,7 @@ def record_legal_representative(
     session: Database,
     principal: Principal = CardWindow,
 ) -> LegalRepresentativeView:
-    resident_here(session, institution, person_id)
+    resident_of(session, institution.code, person_id)
     representative = registry.find_by_my_number(session, _parse_my_number(body.my_number))
     grant = proxies.record_legal_representative(
         session,
@@ -728,7 +728,7 @@ def end_legal_representation(
     session: Database,
     principal: Principal = CardWindow,
 ) -> LegalRepresentativeView:
-    resident_here(session, institution, person_id)
+    resident_of(session, institution.code, person_id)
     grant = proxies.end_legal_representation(
         session,
         person_id=person_id,

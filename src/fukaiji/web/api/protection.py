@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from fukaiji import audit, intermediate
 from fukaiji.identifiers import InvalidIdentifier, MyNumber
 from fukaiji.intermediate.models import NondisclosureRequester
-from fukaiji.intermediate.service import addressee_subject, parse_addressee_number
+from fukaiji.intermediate.service import parse_addressee_number
 from fukaiji.network.codes import NETWORK_KEY_PURPOSE
 from fukaiji.network.institutions import get_institution
 from fukaiji.network.models import Institution
@@ -755,13 +755,8 @@ def show_watch(
     principal: Authenticated,
 ) -> WatchView:
     parsed = str(parse_addressee_number(number))
-    watched = exclusion.to_be_watched(session, institution=institution, addressee_number=parsed)
-    audit.record(
-        session,
-        actor=principal.actor,
-        action="protection.watch_read",
-        institution=institution.code,
-        subject=addressee_subject(institution.code, parsed),
+    watched = exclusion.read_watch_flag(
+        session, institution=institution, addressee_number=parsed, actor=principal.actor
     )
     return WatchView(addressee_number=parsed, to_be_watched=watched)
 

@@ -13,14 +13,12 @@ from fastapi import APIRouter, Depends, Request, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from fukaiji import audit
 from fukaiji.identifiers import InvalidIdentifier, MyNumber
 from fukaiji.jpki.service import on_address_change
 from fukaiji.network.models import Institution
 from fukaiji.registry import service
-from fukaiji.registry.errors import UnknownPerson
 from fukaiji.registry.models import Person
-from fukaiji.registry.service import MY_NUMBER_KEY_PURPOSE, person_subject
+from fukaiji.registry.service import MY_NUMBER_KEY_PURPOSE
 from fukaiji.staff.roles import StaffRole
 from fukaiji.web.deps import Database, OwnInstitution, Principal, require_roles
 from fukaiji.web.problems import FieldError, Problem
@@ -110,14 +108,6 @@ def _my_number_key(request: Request) -> bytes:
     return request.app.state.settings.derive_key(MY_NUMBER_KEY_PURPOSE)
 
 
-def resident_here(session: Session, institution: Institution, person_id: uuid.UUID) -> Person:
-    """The person, if they live in this municipality now; otherwise not found."""
-    person = service.get_person(session, person_id)
-    if person.current_residence.municipality_code != institution.code:
-        raise UnknownPerson()
-    return person
-
-
 def _parse_my_number(text: str) -> MyNumber:
     try:
         return MyNumber.parse(text)
@@ -160,8 +150,9 @@ def lookup_by_my_number(
     principal: Principal = RegisterDesk,
 ) -> ResidentView:
     person = service.find_by_my_number(session, _parse_my_number(body.my_number))
-    person = resident_here(session, institution, person.id)
-    _audit_read(session, principal, institution, person)
+    person = service.read_resident(
+        session, municipality_code=institution.code, person_id=person.id, actor=principal.actor
+    )
     return ResidentView.of(person)
 
 
@@ -172,21 +163,10 @@ def show_resident(
     session: Database,
     principal: Principal = RegisterDesk,
 ) -> ResidentView:
-    person = resident_here(session, institution, person_id)
-    _audit_read(session, principal, institution, person)
-    return ResidentView.of(person)
-
-
-def _audit_read(
-    session: Session, principal: Principal, institution: Institution, person: Person
-) -> None:
-    audit.record(
-        session,
-        actor=principal.actor,
-        institution=institution.code,
-        action="registry.read",
-        subject=person_subject(person.id),
+    person = service.read_resident(
+        session, municipality_code=institution.code, person_id=person_id, actor=principal.actor
     )
+    return ResidentView.of(person)
 
 
 @router.post("/move-in", response_model=ResidentView, summary="転入")
@@ -208,7 +188,7 @@ def relocate(
     session: Database,
     principal: Principal = RegisterDesk,
 ) -> ResidentView:
-    resident_here(session, institution, person_id)
+    service.resident_of(session, institution.code, person_id)
     return _move(session, institution, principal, person_id, body.address_line, body.moved_on)
 
 
@@ -242,7 +222,7 @@ def change_my_number(
     session: Database,
     principal: Principal = RegisterDesk,
 ) -> WithMyNumber:
-    person = resident_here(session, institution, person_id)
+    person = service.resident_of(session, institution.code, person_id)
     number = service.change_my_number(
         session,
         person_id=person.id,

@@ -18,21 +18,20 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from fukaiji import audit, intermediate
+from fukaiji import intermediate
 from fukaiji.errors import DomainError
 from fukaiji.identifiers.local_government import lookup_local_government
 from fukaiji.intermediate.models import SelfInfoItem
-from fukaiji.intermediate.service import addressee_subject, parse_addressee_number
+from fukaiji.intermediate.service import parse_addressee_number
 from fukaiji.network.institutions import get_institution
 from fukaiji.network.legal_basis import LegalBasisRow, shipped_legal_basis
 from fukaiji.network.linkage import InstitutionRef, QueryResult, RecordView
 from fukaiji.network.models import Institution
 from fukaiji.protection import exclusion
+from fukaiji.registry import service as registry
 from fukaiji.registry.errors import UnknownPerson
 from fukaiji.registry.models import Person
-from fukaiji.registry.service import person_subject
 from fukaiji.staff.roles import StaffRole
-from fukaiji.web.api.residents import resident_here
 from fukaiji.web.deps import Database, Principal
 from fukaiji.web.domain_errors import domain_problem
 from fukaiji.web.pages._common import (
@@ -164,16 +163,11 @@ def _resident(
 ) -> dict[str, str] | None:
     """Name and address, as the API shows them: only for a resident of this municipality."""
     try:
-        person: Person = resident_here(session, institution, person_id)
+        person: Person = registry.read_resident(
+            session, municipality_code=institution.code, person_id=person_id, actor=principal.actor
+        )
     except UnknownPerson:
         return None  # 住登外者: the resident register of another municipality holds them
-    audit.record(
-        session,
-        actor=principal.actor,
-        institution=institution.code,
-        action="registry.read",
-        subject=person_subject(person.id),
-    )
     residence = person.current_residence
     municipality = lookup_local_government(residence.municipality_code).name
     return {
@@ -187,15 +181,9 @@ def _resident(
 def _watched(session: Session, principal: Principal, institution: Institution, number: str) -> bool:
     """Whether the person is to be watched: the one thing any department may learn (audited,
     as the API's watch view)."""
-    watched = exclusion.to_be_watched(session, institution=institution, addressee_number=number)
-    audit.record(
-        session,
-        actor=principal.actor,
-        action="protection.watch_read",
-        institution=institution.code,
-        subject=addressee_subject(institution.code, number),
+    return exclusion.read_watch_flag(
+        session, institution=institution, addressee_number=number, actor=principal.actor
     )
-    return watched
 
 
 def _who(institution: InstitutionRef) -> str:

@@ -3,7 +3,8 @@ reissue their マイナンバーカード; change their 個人番号; record the
 
 The same service calls as the JSON API (``web/api/cards.py``, ``residents.py`` and the
 法定代理人 routes of ``portal.py``). A resident is reachable only while they live in the staff
-member's municipality (``resident_here``), so another municipality's card holder is "not found".
+member's municipality (``registry.resident_of``), so another municipality's card holder is "not
+found".
 
 Three things are shown once, on the response to the POST that made them, and never again: the
 card token (handing it over is handing over the card; the portal's simulated card reader asks
@@ -20,7 +21,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from fukaiji import audit
 from fukaiji.errors import DomainError
 from fukaiji.identifiers import InvalidIdentifier, MyNumber
 from fukaiji.jpki import service as jpki
@@ -33,9 +33,8 @@ from fukaiji.portal import proxies
 from fukaiji.portal.states import Representation
 from fukaiji.registry import service as registry
 from fukaiji.registry.models import Person
-from fukaiji.registry.service import MY_NUMBER_KEY_PURPOSE, person_subject
+from fukaiji.registry.service import MY_NUMBER_KEY_PURPOSE
 from fukaiji.staff.roles import StaffRole
-from fukaiji.web.api.residents import resident_here
 from fukaiji.web.deps import Database, Principal
 from fukaiji.web.pages._common import (
     FormState,
@@ -80,18 +79,7 @@ def _institution(session: Session, principal: Principal) -> Institution:
 
 def _resident(session: Session, principal: Principal, person_id: uuid.UUID) -> Person:
     """The resident, if they live in this municipality now; otherwise "not found" (404)."""
-    return resident_here(session, _institution(session, principal), person_id)
-
-
-def _audit_read(session: Session, principal: Principal, person: Person) -> None:
-    """Showing a resident is audited, as the API's ``show_resident`` does."""
-    audit.record(
-        session,
-        actor=principal.actor,
-        institution=principal.institution_code,
-        action="registry.read",
-        subject=person_subject(person.id),
-    )
+    return registry.resident_of(session, principal.institution_code, person_id)
 
 
 # ---- finding a resident -----------------------------------------------------------------------
@@ -114,7 +102,7 @@ async def look_up(request: Request, session: Database, principal: CardWindow) ->
         return render(request, "cards/search.html", principal=principal, status_code=422, form=form)
     try:
         person = registry.find_by_my_number(session, number)
-        resident_here(session, _institution(session, principal), person.id)
+        registry.resident_of(session, principal.institution_code, person.id)
     except DomainError as error:
         undo_unless_kept(session, error)
         # Unknown, retired or living elsewhere: "not found here", next to the number typed.
@@ -136,8 +124,12 @@ def _person_page(
     status_code: int = 200,
     flash: str | None = None,
 ) -> HTMLResponse:
-    person = _resident(session, principal, person_id)
-    _audit_read(session, principal, person)
+    person = registry.read_resident(
+        session,
+        municipality_code=principal.institution_code,
+        person_id=person_id,
+        actor=principal.actor,
+    )
     representatives = proxies.legal_representatives(
         session,
         person_id=person.id,

@@ -38,7 +38,7 @@ from fukaiji.portal.states import InboxCategory
 from fukaiji.staff.roles import StaffRole
 
 # The API's access rules, used as they are so that the screens cannot drift from them.
-from fukaiji.web.api.notices import _readable_notice, _screening_view, _writable_notice
+from fukaiji.web.api.notices import readable_notice, screening_view, writable_notice
 from fukaiji.web.api.uploads import MAX_CSV_BYTES, too_large, viewer_of
 from fukaiji.web.deps import Database, Principal
 from fukaiji.web.pages._common import (
@@ -198,7 +198,7 @@ def _notice_page(
         encoding_label="" if file is None else Encoding(file.encoding).label,
         faults=[] if file is None else service.destination_faults(session, notice=notice),
         rejected=rejected,
-        screening=_screening_view(session, notice, principal) if screened else None,
+        screening=screening_view(session, notice, principal) if screened else None,
         delivery=delivery,
         encodings=ENCODINGS,
         review_reason=REVIEW_REASON,
@@ -215,7 +215,7 @@ def show_notice(
     principal: Sender,
     done: str | None = None,
 ) -> HTMLResponse:
-    notice = _readable_notice(notice_id, session, principal)
+    notice = readable_notice(notice_id, session, principal)
     flash = DONE_MESSAGES.get(done or "")
     return _notice_page(request, session, principal, notice, flash=flash)
 
@@ -244,7 +244,7 @@ async def attach_destination(
     notice_id: uuid.UUID, request: Request, session: Database, principal: Sender
 ) -> Response:
     values = await checked_form(_size_limited(request), session, principal)
-    notice = _writable_notice(notice_id, request, session, principal)
+    notice = writable_notice(notice_id, request, session, principal)
     upload = values.get("file")
     shown = {"encoding": str(values.get("encoding", "auto")), "strict": values.get("strict", "")}
     if not isinstance(upload, UploadFile) or not upload.filename:
@@ -283,7 +283,7 @@ async def screen_destination(
     notice_id: uuid.UUID, request: Request, session: Database, principal: Sender
 ) -> Response:
     values = await checked_form(request, session, principal)
-    notice = _writable_notice(notice_id, request, session, principal)
+    notice = writable_notice(notice_id, request, session, principal)
     try:
         service.screen(session, notice=notice, sender=viewer_of(principal))
     except DomainError as error:
@@ -298,7 +298,7 @@ async def start_sending(
     notice_id: uuid.UUID, request: Request, session: Database, principal: Sender
 ) -> Response:
     values = await checked_form(request, session, principal)
-    notice = _writable_notice(notice_id, request, session, principal)
+    notice = writable_notice(notice_id, request, session, principal)
     try:
         jobs.start_sending(session, notice=notice, sender=viewer_of(principal))
     except DomainError as error:
@@ -332,7 +332,7 @@ def _progress_context(session: Session, notice: Notice) -> dict[str, Any]:
 def show_delivery(
     notice_id: uuid.UUID, request: Request, session: Database, principal: Sender
 ) -> HTMLResponse:
-    notice = _readable_notice(notice_id, session, principal)
+    notice = readable_notice(notice_id, session, principal)
     context = _progress_context(session, notice)
     return render(request, "notices/delivery.html", principal=principal, **context)
 
@@ -342,6 +342,6 @@ def delivery_progress(
     notice_id: uuid.UUID, request: Request, session: Database, principal: Sender
 ) -> HTMLResponse:
     """The progress fragment alone, for htmx to swap in every 2 seconds."""
-    notice = _readable_notice(notice_id, session, principal)
+    notice = readable_notice(notice_id, session, principal)
     context = _progress_context(session, notice)
     return render(request, "notices/_progress.html", principal=principal, **context)
