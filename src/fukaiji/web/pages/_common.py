@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Annotated, Any
@@ -83,9 +83,24 @@ class FormState:
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def refused(cls, values: Mapping[str, Any], error: DomainError) -> FormState:
-        typed = {name: str(value) for name, value in values.items()}
-        return cls(values=typed, errors={error.field: error.message})
+    def refused(
+        cls,
+        values: Mapping[str, Any],
+        error: DomainError,
+        *,
+        field_names: Mapping[str, str] | None = None,
+        never_shown: Collection[str] = (),
+    ) -> FormState:
+        """``field_names`` maps a service's name of a field (often Japanese, 個人番号) to the
+        form's; ``never_shown`` are fields never sent back (PINs, passwords, a 個人番号).
+        Uploaded files are not sent back either."""
+        typed = {
+            name: value
+            for name, value in values.items()
+            if isinstance(value, str) and name not in never_shown
+        }
+        field = (field_names or {}).get(error.field, error.field)
+        return cls(values=typed, errors={field: error.message})
 
 
 def tokyo_time(moment: datetime | None, *, seconds: bool = False) -> str:

@@ -72,11 +72,7 @@ def role_labels(roles: Any) -> str:
 
 
 def _refused(values: Mapping[str, Any], error: DomainError) -> FormState:
-    """The form again with the error next to its field; a password is never sent back."""
-    typed = {name: value for name, value in values.items() if name not in SECRET_FIELDS}
-    form = FormState.refused(typed, error)
-    form.errors = {FORM_FIELDS.get(name, name): message for name, message in form.errors.items()}
-    return form
+    return FormState.refused(values, error, field_names=FORM_FIELDS, never_shown=SECRET_FIELDS)
 
 
 async def _roles_posted(request: Request) -> list[str]:

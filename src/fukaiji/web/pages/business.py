@@ -69,9 +69,7 @@ class FormInput(DomainError):
 
 
 def _refused(values: dict[str, Any], error: DomainError, fields: dict[str, str]) -> FormState:
-    form = FormState.refused(values, error)
-    form.errors = {fields.get(name, name): text for name, text in form.errors.items()}
-    return form
+    return FormState.refused(values, error, field_names=fields)
 
 
 # ---- finding a person -------------------------------------------------------------------------

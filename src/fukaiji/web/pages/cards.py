@@ -66,11 +66,7 @@ DONE_MESSAGES = {
 
 
 def _refused(values: Mapping[str, Any], error: DomainError) -> FormState:
-    """The form again with the error next to its field; PINs are never sent back."""
-    typed = {name: value for name, value in values.items() if name not in PIN_FIELDS}
-    form = FormState.refused(typed, error)
-    form.errors = {FORM_FIELDS.get(name, name): message for name, message in form.errors.items()}
-    return form
+    return FormState.refused(values, error, field_names=FORM_FIELDS, never_shown=PIN_FIELDS)
 
 
 def _institution(session: Session, principal: Principal) -> Institution:

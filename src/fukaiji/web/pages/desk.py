@@ -194,10 +194,7 @@ def _requester(values: dict[str, Any]) -> Requester:
 
 def _refused(values: dict[str, Any], error: DomainError) -> FormState:
     """The form again with the values typed (never a 個人番号) and the error at its field."""
-    shown = {name: value for name, value in values.items() if name not in SECRET_FIELDS}
-    form = FormState.refused(shown, error)
-    form.errors = {FORM_FIELD_OF.get(name, name): text for name, text in form.errors.items()}
-    return form
+    return FormState.refused(values, error, field_names=FORM_FIELD_OF, never_shown=SECRET_FIELDS)
 
 
 def _network_key(request: Request) -> bytes:

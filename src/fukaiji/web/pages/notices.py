@@ -79,10 +79,7 @@ DONE_MESSAGES = {
 
 
 def _refused(values: Mapping[str, Any], error: DomainError) -> FormState:
-    typed = {name: value for name, value in values.items() if isinstance(value, str)}
-    form = FormState.refused(typed, error)
-    form.errors = {FORM_FIELDS.get(name, name): message for name, message in form.errors.items()}
-    return form
+    return FormState.refused(values, error, field_names=FORM_FIELDS)
 
 
 def _department_names(session: Session, principal: Principal) -> dict[int, str]:
