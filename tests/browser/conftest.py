@@ -137,9 +137,12 @@ def new_page(browser, live_server: LiveServer):
     """A page in a fresh browser context (its own cookies), opened on the server."""
     contexts = []
 
-    def _open(path: str = "/"):
+    def _open(path: str = "/", *, javascript: bool = True):
         context = browser.new_context(
-            base_url=live_server.url, locale="ja-JP", viewport={"width": 1280, "height": 900}
+            base_url=live_server.url,
+            locale="ja-JP",
+            viewport={"width": 1280, "height": 900},
+            java_script_enabled=javascript,
         )
         contexts.append(context)
         page = context.new_page()
@@ -165,7 +168,10 @@ def serious_violations(page) -> list[str]:
 
 
 def screenshot(page, name: str, tmp_path: Path) -> Path:
-    """Save a full-page screenshot; into the committed folder when asked to refresh it."""
+    """Save a full-page screenshot (into the committed folder when asked to refresh them), after
+    checking the page with axe: the pages worth a picture are those reached only by a POST
+    (a card just reissued, a send's report), which following links cannot reach."""
+    assert serious_violations(page) == [], name
     folder = Path(os.environ.get("FUKAIJI_SCREENSHOTS", tmp_path))
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{name}.png"

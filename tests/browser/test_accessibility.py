@@ -111,3 +111,19 @@ def test_keyboard_alone_reaches_the_login_button_with_a_visible_focus(new_page) 
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert page.evaluate("document.activeElement.textContent.trim()") == "ログイン"
     assert outline == "solid"
+
+
+def test_forms_that_change_data_work_without_javascript(new_page, demo_world: DemoWorld) -> None:
+    """A notice written, and an empty one refused, with scripts switched off in the browser."""
+    page = new_page("/staff/login", javascript=False)
+    log_in_staff(page, demo_world.staff_member("demo-osaka-notice"))
+    page.goto("/staff/notices/new")
+    page.locator("input[name=title]").fill("スクリプトなしで作成したお知らせ")
+    page.locator("textarea[name=body]").fill("本文です。")
+    page.get_by_role("button", name="作成").first.click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "スクリプトなしで作成したお知らせ"
+    page.goto("/staff/notices/new")
+    page.get_by_role("button", name="作成").first.click()  # empty: refused next to the field
+    page.wait_for_load_state()
+    assert page.locator(".field-error").count() >= 1
