@@ -16,11 +16,15 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from fukaiji import audit
+from fukaiji.jpki.service import CA_KEY_PURPOSE
+from fukaiji.network.codes import NETWORK_KEY_PURPOSE
 from fukaiji.network.institutions import get_institution
 from fukaiji.network.models import Institution
+from fukaiji.registry.service import MY_NUMBER_KEY_PURPOSE
 from fukaiji.staff import service as staff_service
 from fukaiji.staff.models import ApiKey, StaffSession
 from fukaiji.staff.roles import StaffRole
+from fukaiji.staff.totp import TOTP_KEY_PURPOSE
 from fukaiji.web.cookies import CSRF_HEADER, SAFE_METHODS, csrf_token_matches
 from fukaiji.web.problems import Problem
 
@@ -57,6 +61,27 @@ class Principal:
     display_name: str | None = None  # for the screens' header; None for an API key
     institution_name: str | None = None
     department_name: str | None = None
+
+
+def _key(request: Request, purpose: str) -> bytes:
+    return request.app.state.settings.derive_key(purpose)
+
+
+# The keys the routes hand to the services, each derived from FUKAIJI_SECRET_KEY for its purpose.
+def network_key(request: Request) -> bytes:
+    return _key(request, NETWORK_KEY_PURPOSE)
+
+
+def ca_key(request: Request) -> bytes:
+    return _key(request, CA_KEY_PURPOSE)
+
+
+def my_number_key(request: Request) -> bytes:
+    return _key(request, MY_NUMBER_KEY_PURPOSE)
+
+
+def totp_key(request: Request) -> bytes:
+    return _key(request, TOTP_KEY_PURPOSE)
 
 
 def _unauthenticated(detail: str, *, keep_changes: bool = False) -> Problem:

@@ -7,10 +7,9 @@ from pydantic import BaseModel, Field
 
 from fukaiji.staff import service as staff_service
 from fukaiji.staff.roles import StaffRole, sorted_roles
-from fukaiji.staff.totp import TOTP_KEY_PURPOSE
 from fukaiji.web import cookies
 from fukaiji.web.api.views import StaffView
-from fukaiji.web.deps import SESSION_COOKIE, Authenticated, Database
+from fukaiji.web.deps import SESSION_COOKIE, Authenticated, Database, totp_key
 from fukaiji.web.problems import Problem, problem_response
 
 public_router = APIRouter(tags=["auth"])
@@ -49,7 +48,7 @@ def login(
         username=body.username,
         password=body.password,
         totp_code=body.totp,
-        totp_key=request.app.state.settings.derive_key(TOTP_KEY_PURPOSE),
+        totp_key=totp_key(request),
     )
     if result.staff is None:
         # Returned, not raised: the failure counter and the audit entry must be committed.

@@ -14,11 +14,11 @@ from pydantic import BaseModel, Field
 
 from fukaiji.jpki import service as jpki
 from fukaiji.jpki.models import Card
-from fukaiji.jpki.service import CA_KEY_PURPOSE, IssuedCard
+from fukaiji.jpki.service import IssuedCard
 from fukaiji.jpki.states import CardFunction, CardStatus, CertificateStatus, SuspensionChannel
 from fukaiji.registry.service import resident_of
 from fukaiji.staff.roles import StaffRole
-from fukaiji.web.deps import Database, OwnInstitution, Principal, require_roles
+from fukaiji.web.deps import Database, OwnInstitution, Principal, ca_key, require_roles
 from fukaiji.web.problems import Problem
 
 router = APIRouter(tags=["cards"], prefix="/institutions/{code}/residents/{person_id}/card")
@@ -84,10 +84,6 @@ class PinReset(BaseModel):
     new_pin: str = Field(min_length=1, max_length=16)
 
 
-def _ca_key(request: Request) -> bytes:
-    return request.app.state.settings.derive_key(CA_KEY_PURPOSE)
-
-
 def _card(session: Database, person_id: uuid.UUID) -> Card:
     card = jpki.find_card_for_person(session, person_id)
     if card is None:
@@ -129,7 +125,7 @@ def issue_card(
         person_id=person_id,
         auth_pin=body.auth_pin,
         sign_pin=body.sign_pin,
-        ca_key=_ca_key(request),
+        ca_key=ca_key(request),
         actor=principal.actor,
     )
     return _handed_over(session, issued)
@@ -179,7 +175,7 @@ def reissue_card(
         person_id=person_id,
         auth_pin=body.auth_pin,
         sign_pin=body.sign_pin,
-        ca_key=_ca_key(request),
+        ca_key=ca_key(request),
         actor=principal.actor,
     )
     return _handed_over(session, issued)
@@ -208,12 +204,12 @@ def reset_pin(
 
 @authority_router.get("/ca.pem", summary="認証局の証明書", response_class=Response)
 def ca_certificate(request: Request, session: Database) -> Response:
-    pem = jpki.export_ca_certificate(session, ca_key=_ca_key(request))
+    pem = jpki.export_ca_certificate(session, ca_key=ca_key(request))
     return Response(pem, media_type="application/x-pem-file")
 
 
 @authority_router.get("/crl", summary="証明書失効リスト (DER)", response_class=Response)
 def revocation_list(request: Request, session: Database) -> Response:
     return Response(
-        jpki.current_crl(session, ca_key=_ca_key(request)), media_type="application/pkix-crl"
+        jpki.current_crl(session, ca_key=ca_key(request)), media_type="application/pkix-crl"
     )

@@ -21,14 +21,13 @@ from fukaiji import intermediate
 from fukaiji.identifiers import InvalidIdentifier, MyNumber
 from fukaiji.intermediate.models import NondisclosureRequester, SelfInfoItem
 from fukaiji.network import linkage as network_linkage
-from fukaiji.network.codes import NETWORK_KEY_PURPOSE
 from fukaiji.network.errors import QueryNotPermitted
 from fukaiji.network.legal_basis import shipped_legal_basis
 from fukaiji.network.linkage import InstitutionRef, QueryResult, RecordView
 from fukaiji.network.models import InstitutionKind, LinkageRecord, LinkageStatus
 from fukaiji.registry import service as registry
 from fukaiji.staff.roles import StaffRole
-from fukaiji.web.deps import Database, OwnInstitution, Principal, require_roles
+from fukaiji.web.deps import Database, OwnInstitution, Principal, network_key, require_roles
 from fukaiji.web.domain_errors import domain_problem
 from fukaiji.web.problems import FieldError, Problem
 
@@ -36,10 +35,6 @@ router = APIRouter(tags=["linkage"])
 Desk = Depends(require_roles(StaffRole.BUSINESS_DESK))
 FlagDesk = Depends(require_roles(StaffRole.CONSULTATION_DESK, StaffRole.BUSINESS_DESK))
 AddresseePath = Annotated[str, Path(max_length=40, description="団体内統合宛名番号 (15 桁)")]
-
-
-def _network_key(request: Request) -> bytes:
-    return request.app.state.settings.derive_key(NETWORK_KEY_PURPOSE)
 
 
 # ---- views ------------------------------------------------------------------------------------
@@ -305,7 +300,7 @@ def enrol(
         session,
         institution=institution,
         person_id=person_id,
-        network_key=_network_key(request),
+        network_key=network_key(request),
         actor=principal.actor,
     )
     return EnrolmentView(

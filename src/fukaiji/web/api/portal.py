@@ -29,7 +29,6 @@ from pydantic import BaseModel, Field
 from fukaiji.identifiers import InvalidIdentifier, MyNumber
 from fukaiji.intermediate.display import DisclosableRecord, DisclosableSelfInfo
 from fukaiji.jpki.errors import LoginRefused
-from fukaiji.network.codes import NETWORK_KEY_PURPOSE
 from fukaiji.network.linkage import InstitutionRef
 from fukaiji.network.models import InstitutionKind, LinkageStatus
 from fukaiji.portal import proxies
@@ -48,7 +47,7 @@ from fukaiji.registry import service as registry
 from fukaiji.registry.service import resident_of
 from fukaiji.staff.roles import StaffRole
 from fukaiji.web.cookies import clear_session_cookie, secure_cookies, set_session_cookie
-from fukaiji.web.deps import Database, OwnInstitution, Principal, require_roles
+from fukaiji.web.deps import Database, OwnInstitution, Principal, network_key, require_roles
 from fukaiji.web.portal_deps import PORTAL_COOKIE, PortalAuthenticated, portal_authenticated
 from fukaiji.web.problems import FieldError, Problem, problem_response
 
@@ -68,10 +67,6 @@ _LOGIN_REFUSED = (
     "電子証明書が無効 (一時停止・失効・期限切れ) です。最初からやり直してください"
     " (login refused: challenge expired or used, or the certificate is on hold, revoked or expired)"
 )
-
-
-def _network_key(request: Request) -> bytes:
-    return request.app.state.settings.derive_key(NETWORK_KEY_PURPOSE)
 
 
 def _decode(field: str, text: str) -> bytes:
@@ -453,7 +448,7 @@ def _view(
     request: Request, session: Database, portal_session: PortalSession, *parts: ViewKind
 ) -> FolderView:
     return portal.view_folder(
-        session, portal_session, network_key=_network_key(request), parts=parts
+        session, portal_session, network_key=network_key(request), parts=parts
     )
 
 

@@ -24,7 +24,6 @@ from fukaiji import audit, intermediate
 from fukaiji.identifiers import InvalidIdentifier, MyNumber
 from fukaiji.intermediate.models import NondisclosureRequester
 from fukaiji.intermediate.service import parse_addressee_number
-from fukaiji.network.codes import NETWORK_KEY_PURPOSE
 from fukaiji.network.institutions import get_institution
 from fukaiji.network.models import Institution
 from fukaiji.portal.states import GrantKind, InboxCategory, ViewKind
@@ -53,6 +52,7 @@ from fukaiji.web.deps import (
     Database,
     OwnInstitution,
     Principal,
+    network_key,
     refuse,
     require_roles,
 )
@@ -70,10 +70,6 @@ NOT_EXPOSED = "露出なし"
 EXPOSED = "加害者から見える情報があります"
 PERSON_FIELDS = ("my_number", "addressee_number", "person_id")
 RegionCode = Annotated[str, Field(min_length=1, max_length=16, description="地方公共団体コード")]
-
-
-def _network_key(request: Request) -> bytes:
-    return request.app.state.settings.derive_key(NETWORK_KEY_PURPOSE)
 
 
 def _registering_desk(
@@ -593,7 +589,7 @@ def register_protection(
         region_codes=body.region_codes,
         requester=requester,
         fled_on=body.fled_on,
-        network_key=_network_key(request),
+        network_key=network_key(request),
         actor=principal.actor,
     )
     return _full_view(session, protection)
@@ -680,7 +676,7 @@ def check_exposure(
         session, protection_id=protection_id, viewer=viewer_of(principal)
     )
     report = exposure.check_exposure(
-        session, protection, network_key=_network_key(request), actor=principal.actor
+        session, protection, network_key=network_key(request), actor=principal.actor
     )
     return ExposureView.of(report)
 
@@ -704,7 +700,7 @@ def request_nondisclosure(
         institution=institution,
         person_id=_person_id(session, institution, body),
         requester=requester,
-        network_key=_network_key(request),
+        network_key=network_key(request),
         actor=principal.actor,
     )
     return RequestReportView(

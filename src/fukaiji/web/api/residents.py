@@ -18,9 +18,8 @@ from fukaiji.jpki.service import on_address_change
 from fukaiji.network.models import Institution
 from fukaiji.registry import service
 from fukaiji.registry.models import Person
-from fukaiji.registry.service import MY_NUMBER_KEY_PURPOSE
 from fukaiji.staff.roles import StaffRole
-from fukaiji.web.deps import Database, OwnInstitution, Principal, require_roles
+from fukaiji.web.deps import Database, OwnInstitution, Principal, my_number_key, require_roles
 from fukaiji.web.problems import FieldError, Problem
 
 router = APIRouter(tags=["residents"], prefix="/institutions/{code}/residents")
@@ -104,10 +103,6 @@ class MyNumberChange(BaseModel):
     reason: str = Field(min_length=1, max_length=200, description="変更の理由 (番号法第7条第2項)")
 
 
-def _my_number_key(request: Request) -> bytes:
-    return request.app.state.settings.derive_key(MY_NUMBER_KEY_PURPOSE)
-
-
 def _parse_my_number(text: str) -> MyNumber:
     try:
         return MyNumber.parse(text)
@@ -135,7 +130,7 @@ def register_resident(
         session,
         municipality_code=institution.code,
         **body.model_dump(),
-        my_number_key=_my_number_key(request),
+        my_number_key=my_number_key(request),
         actor=principal.actor,
     )
     number = service.current_my_number(session, person.id)
@@ -227,7 +222,7 @@ def change_my_number(
         session,
         person_id=person.id,
         reason=body.reason,
-        my_number_key=_my_number_key(request),
+        my_number_key=my_number_key(request),
         actor=principal.actor,
         institution=institution.code,
     )

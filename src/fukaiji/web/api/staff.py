@@ -10,9 +10,8 @@ from fukaiji.staff import service
 from fukaiji.staff.models import StaffAccount
 from fukaiji.staff.roles import StaffRole
 from fukaiji.staff.totp import provisioning_uri
-from fukaiji.web.api.auth import TOTP_KEY_PURPOSE
 from fukaiji.web.api.views import ApiKeyView, StaffView, TotpEnrolment
-from fukaiji.web.deps import Database, OwnInstitution, Principal, require_roles
+from fukaiji.web.deps import Database, OwnInstitution, Principal, require_roles, totp_key
 
 router = APIRouter(tags=["staff"], prefix="/institutions/{code}")
 Administrator = Depends(require_roles(StaffRole.ADMINISTRATOR))
@@ -38,10 +37,6 @@ class ApiKeyCreate(BaseModel):
 class ApiKeyCreated(BaseModel):
     api_key: ApiKeyView
     key: str = Field(description="この一度だけ表示されます (shown only this once)")
-
-
-def _totp_key(request: Request) -> bytes:
-    return request.app.state.settings.derive_key(TOTP_KEY_PURPOSE)
 
 
 @router.get("/staff", response_model=list[StaffView], summary="職員の一覧")
@@ -71,7 +66,7 @@ def create_staff(
         display_name=body.display_name,
         password=body.password,
         roles=body.roles,
-        totp_key=_totp_key(request),
+        totp_key=totp_key(request),
         actor=principal.actor,
     )
     return StaffCreated(
@@ -118,7 +113,7 @@ def reset_totp(
     secret = service.reset_totp(
         session,
         staff_id,
-        totp_key=_totp_key(request),
+        totp_key=totp_key(request),
         actor=principal.actor,
         institution_id=institution.id,
     )

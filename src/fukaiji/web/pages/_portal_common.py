@@ -17,7 +17,6 @@ from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
-from fukaiji.network.codes import NETWORK_KEY_PURPOSE
 from fukaiji.portal import service as portal
 from fukaiji.portal.models import PortalSession
 from fukaiji.web.api.portal import SessionView, session_view
@@ -90,10 +89,6 @@ async def checked_portal_form(
             keep_changes=True,
         )
     return {key: str(value) for key, value in form.multi_items() if key != CSRF_FIELD}
-
-
-def network_key(request: Request) -> bytes:
-    return request.app.state.settings.derive_key(NETWORK_KEY_PURPOSE)
 
 
 def render_portal(

@@ -26,8 +26,8 @@ from fukaiji.network.institutions import get_department, get_institution
 from fukaiji.staff import service
 from fukaiji.staff.models import StaffAccount
 from fukaiji.staff.roles import StaffRole, sorted_roles
-from fukaiji.staff.totp import TOTP_KEY_PURPOSE, provisioning_uri
-from fukaiji.web.deps import Database, Principal
+from fukaiji.staff.totp import provisioning_uri
+from fukaiji.web.deps import Database, Principal, totp_key
 from fukaiji.web.pages._common import (
     FormState,
     checked_form,
@@ -78,10 +78,6 @@ def _refused(values: Mapping[str, Any], error: DomainError) -> FormState:
 async def _roles_posted(request: Request) -> list[str]:
     # checked_form gives one value per name; the form it read is cached, so asking again is free.
     return [str(value) for value in (await request.form()).getlist("roles")]
-
-
-def _totp_key(request: Request) -> bytes:
-    return request.app.state.settings.derive_key(TOTP_KEY_PURPOSE)
 
 
 # ---- staff accounts ---------------------------------------------------------------------------
@@ -144,7 +140,7 @@ async def create_staff(request: Request, session: Database, principal: Administr
             display_name=str(values.get("display_name", "")),
             password=str(values.get("password", "")),
             roles=roles,
-            totp_key=_totp_key(request),
+            totp_key=totp_key(request),
             actor=principal.actor,
         )
     except DomainError as error:
@@ -201,7 +197,7 @@ async def reset_totp(
     secret = service.reset_totp(
         session,
         staff_id,
-        totp_key=_totp_key(request),
+        totp_key=totp_key(request),
         actor=principal.actor,
         institution_id=principal.institution_id,
     )

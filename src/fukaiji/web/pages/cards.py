@@ -25,7 +25,7 @@ from fukaiji.errors import DomainError
 from fukaiji.identifiers import InvalidIdentifier, MyNumber
 from fukaiji.jpki import service as jpki
 from fukaiji.jpki.errors import NoCard
-from fukaiji.jpki.service import CA_KEY_PURPOSE, IssuedCard
+from fukaiji.jpki.service import IssuedCard
 from fukaiji.jpki.states import CardFunction, CardStatus, CertificateStatus, SuspensionChannel
 from fukaiji.network.institutions import get_institution
 from fukaiji.network.models import Institution
@@ -33,9 +33,8 @@ from fukaiji.portal import proxies
 from fukaiji.portal.states import Representation
 from fukaiji.registry import service as registry
 from fukaiji.registry.models import Person
-from fukaiji.registry.service import MY_NUMBER_KEY_PURPOSE
 from fukaiji.staff.roles import StaffRole
-from fukaiji.web.deps import Database, Principal
+from fukaiji.web.deps import Database, Principal, ca_key, my_number_key
 from fukaiji.web.pages._common import (
     FormState,
     checked_form,
@@ -183,10 +182,6 @@ def _refused_page(
 # ---- the card ---------------------------------------------------------------------------------
 
 
-def _ca_key(request: Request) -> bytes:
-    return request.app.state.settings.derive_key(CA_KEY_PURPOSE)
-
-
 def _handed_over(
     request: Request,
     session: Session,
@@ -240,7 +235,7 @@ async def _hand_over_card(
             person_id=person.id,
             auth_pin=str(values.get("auth_pin", "")),
             sign_pin=str(values.get("sign_pin", "")),
-            ca_key=_ca_key(request),
+            ca_key=ca_key(request),
             actor=principal.actor,
         )
     except DomainError as error:
@@ -302,7 +297,7 @@ async def change_my_number(
             session,
             person_id=person.id,
             reason=str(values.get("reason", "")),
-            my_number_key=request.app.state.settings.derive_key(MY_NUMBER_KEY_PURPOSE),
+            my_number_key=my_number_key(request),
             actor=principal.actor,
             institution=principal.institution_code,
         )

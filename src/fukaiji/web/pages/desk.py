@@ -23,7 +23,6 @@ from fukaiji import intermediate
 from fukaiji.db.base import utc_now
 from fukaiji.errors import DomainError
 from fukaiji.identifiers import InvalidIdentifier, MyNumber
-from fukaiji.network.codes import NETWORK_KEY_PURPOSE
 from fukaiji.network.institutions import get_institution
 from fukaiji.network.models import Institution
 from fukaiji.portal.states import InboxCategory
@@ -41,7 +40,7 @@ from fukaiji.registry import service as registry
 from fukaiji.registry.errors import RetiredMyNumber, UnknownMyNumber
 from fukaiji.staff.roles import StaffRole
 from fukaiji.web.api.uploads import MULTI_LINE, ONE_LINE, viewer_of
-from fukaiji.web.deps import Database, Principal
+from fukaiji.web.deps import Database, Principal, network_key
 from fukaiji.web.domain_errors import domain_problem
 from fukaiji.web.pages._common import (
     FormState,
@@ -197,10 +196,6 @@ def _refused(values: dict[str, Any], error: DomainError) -> FormState:
     return FormState.refused(values, error, field_names=FORM_FIELD_OF, never_shown=SECRET_FIELDS)
 
 
-def _network_key(request: Request) -> bytes:
-    return request.app.state.settings.derive_key(NETWORK_KEY_PURPOSE)
-
-
 # ---- the desk's list --------------------------------------------------------------------------
 
 
@@ -280,7 +275,7 @@ def _register(
         region_codes=_region_codes(values),
         requester=requester,
         fled_on=_date(values, "fled_on"),
-        network_key=_network_key(request),
+        network_key=network_key(request),
         actor=principal.actor,
     )
 
@@ -374,7 +369,7 @@ def _exposure(
     request: Request, session: Session, principal: Principal, protection: Protection
 ) -> dict[str, Any]:
     report: ExposureReport = exposure.check_exposure(
-        session, protection, network_key=_network_key(request), actor=principal.actor
+        session, protection, network_key=network_key(request), actor=principal.actor
     )
     sections = [
         PathSection(
@@ -459,7 +454,7 @@ async def request_nondisclosure(
             institution=get_institution(session, principal.institution_code),
             person_id=protection.person_id,
             requester=_requester(values),
-            network_key=_network_key(request),
+            network_key=network_key(request),
             actor=principal.actor,
         )
     except DomainError as error:

@@ -54,13 +54,12 @@ from fukaiji.web.api.portal import (
     SelfInfoEntry,
 )
 from fukaiji.web.cookies import clear_session_cookie, secure_cookies, set_session_cookie
-from fukaiji.web.deps import Database
+from fukaiji.web.deps import Database, network_key
 from fukaiji.web.pages._common import FormState, redirect, undo_unless_kept
 from fukaiji.web.pages._portal_common import (
     PORTAL_HOME,
     ResidentSession,
     checked_portal_form,
-    network_key,
     portal_next,
     render_portal,
     render_public,

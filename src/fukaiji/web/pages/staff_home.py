@@ -9,9 +9,8 @@ from fastapi.responses import HTMLResponse, Response
 
 from fukaiji.staff import service as staff_service
 from fukaiji.staff.roles import StaffRole, sorted_roles
-from fukaiji.staff.totp import TOTP_KEY_PURPOSE
 from fukaiji.web import cookies
-from fukaiji.web.deps import SESSION_COOKIE, Database
+from fukaiji.web.deps import SESSION_COOKIE, Database, totp_key
 from fukaiji.web.pages._common import (
     STAFF_MENU,
     FormState,
@@ -64,7 +63,7 @@ def log_in(
             username=username,
             password=password,
             totp_code=totp,
-            totp_key=request.app.state.settings.derive_key(TOTP_KEY_PURPOSE),
+            totp_key=totp_key(request),
         )
     if result is None or result.staff is None:
         session.commit()  # the failure counter and the audit entry stay
