@@ -117,6 +117,7 @@ def test_a_changed_number_is_shown_once_and_the_old_one_finds_no_one(
         f"{CARDS}/lookup", data={"my_number": resident["my_number"], "csrf_token": token}
     )
     assert old.status_code == 422 and "廃止" in old.text
+    assert resident["my_number"] not in old.text  # a 個人番号 is not echoed, not even refused
     new = screens.post(f"{CARDS}/lookup", data={"my_number": new_number, "csrf_token": token})
     assert new.headers["location"] == f"{CARDS}/{resident['id']}"
 
@@ -245,6 +246,7 @@ def test_a_resident_of_another_municipality_cannot_be_reached(
         )
         assert lookup.status_code == 422 and "該当する住民がいません" in lookup.text
         assert "山田" not in lookup.text
+        assert resident["my_number"] not in lookup.text
     card = _live_card(engine, person)
     assert card.status == CardStatus.ACTIVE
     with transaction(engine) as session:

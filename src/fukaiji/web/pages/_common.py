@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hmac
 import json
+import uuid
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -25,7 +26,10 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fukaiji.errors import DomainError
+from fukaiji.identifiers import InvalidIdentifier, MyNumber
 from fukaiji.intermediate.service import TOKYO
+from fukaiji.registry import service as registry
+from fukaiji.registry.errors import RetiredMyNumber, UnknownMyNumber
 from fukaiji.staff import service as staff_service
 from fukaiji.staff.roles import StaffRole, sorted_roles
 from fukaiji.web.deps import (
@@ -101,6 +105,36 @@ class FormState:
         }
         field = (field_names or {}).get(error.field, error.field)
         return cls(values=typed, errors={field: error.message})
+
+
+class FormInput(DomainError):
+    """A fault a screen finds while reading a form (a date, JSON, a 個人番号), before any
+    service sees it; shown next to its field like a service's refusal."""
+
+
+def form_date(values: Mapping[str, Any], name: str, *, required: bool = False) -> date | None:
+    """A date field typed as 2026-04-01; blank is None unless ``required``."""
+    text = str(values.get(name, "")).strip()
+    if not text:
+        if required:
+            raise FormInput(name, "日付を入力してください (a date is required)")
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise FormInput(
+            name, f"{text}: 日付は 2026-04-01 の形で入力してください (date as YYYY-MM-DD)"
+        ) from None
+
+
+def person_by_my_number(session: Session, text: str, field: str) -> uuid.UUID:
+    """The person a current 個人番号 belongs to; a fault names the field, never the number."""
+    try:
+        return registry.find_by_my_number(session, MyNumber.parse(text.strip())).id
+    except InvalidIdentifier as error:
+        raise FormInput(field, f"個人番号: {error.fault_ja} ({error.fault_en})") from error
+    except (UnknownMyNumber, RetiredMyNumber) as error:
+        raise FormInput(field, error.message) from error
 
 
 def tokyo_time(moment: datetime | None, *, seconds: bool = False) -> str:

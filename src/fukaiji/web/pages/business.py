@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -35,8 +34,10 @@ from fukaiji.staff.roles import StaffRole
 from fukaiji.web.deps import Database, Principal
 from fukaiji.web.domain_errors import domain_problem
 from fukaiji.web.pages._common import (
+    FormInput,
     FormState,
     checked_form,
+    form_date,
     redirect,
     render,
     staff_screen,
@@ -61,11 +62,6 @@ SELF_INFO_FIELD_OF = {
     "内容": "content",
     "公開終了日": "publish_until",
 }
-MY_NUMBER_IN_CONTENT = "個人番号"
-
-
-class FormInput(DomainError):
-    """A fault the screen finds while reading a form (a date, JSON), before any service."""
 
 
 def _refused(values: dict[str, Any], error: DomainError, fields: dict[str, str]) -> FormState:
@@ -320,15 +316,15 @@ async def register_self_info(
             addressee_number=number,
             item_code=str(values.get("item_code", "")),
             content=_content(values),
-            publish_from=_required_date(values, "publish_from"),
-            publish_until=_date(values, "publish_until"),
+            publish_from=form_date(values, "publish_from", required=True),
+            publish_until=form_date(values, "publish_until"),
             undisclosed=bool(values.get("self_info_undisclosed")),
             actor=principal.actor,
         )
     except DomainError as error:
         undo_unless_kept(session, error)
-        if error.field == "内容" and MY_NUMBER_IN_CONTENT in error.message:
-            values = {**values, "content": ""}  # a 個人番号 typed by mistake is not shown again
+        if error.field == "内容":
+            values = {**values, "content": ""}  # it may hold a 個人番号 typed by mistake
         form = _refused(values, error, SELF_INFO_FIELD_OF)
         status_code = domain_problem(error).status
         return _page(
@@ -346,23 +342,4 @@ def _content(values: dict[str, Any]) -> Any:
             "content",
             f"JSON として読めません（{error.lineno} 行 {error.colno} 文字目: {error.msg}）"
             " (content is not JSON)",
-        ) from None
-
-
-def _required_date(values: dict[str, Any], name: str) -> date:
-    found = _date(values, name)
-    if found is None:
-        raise FormInput(name, "日付を入力してください (a date is required)")
-    return found
-
-
-def _date(values: dict[str, Any], name: str) -> date | None:
-    text = str(values.get(name, "")).strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise FormInput(
-            name, f"{text}: 日付は 2026-04-01 の形で入力してください (date as YYYY-MM-DD)"
         ) from None

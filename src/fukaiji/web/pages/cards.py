@@ -22,7 +22,6 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from fukaiji.errors import DomainError
-from fukaiji.identifiers import InvalidIdentifier, MyNumber
 from fukaiji.jpki import service as jpki
 from fukaiji.jpki.errors import NoCard
 from fukaiji.jpki.service import IssuedCard
@@ -38,6 +37,7 @@ from fukaiji.web.deps import Database, Principal, ca_key, my_number_key
 from fukaiji.web.pages._common import (
     FormState,
     checked_form,
+    person_by_my_number,
     redirect,
     render,
     staff_screen,
@@ -48,7 +48,8 @@ from fukaiji.web.pages._common import (
 router = APIRouter(prefix="/staff/cards", include_in_schema=False)
 CardWindow = Annotated[Principal, Depends(staff_screen(StaffRole.CARD_WINDOW))]
 
-PIN_FIELDS = ("auth_pin", "sign_pin")
+# PINs and a 個人番号 typed are never sent back, not even on a refused form.
+NEVER_SHOWN = ("auth_pin", "sign_pin", "my_number")
 # Services name some fields in Japanese; the forms call them by these names.
 FORM_FIELDS = {"個人番号": "my_number", "変更理由": "reason", "proxy": "my_number"}
 CHANNELS = [
@@ -65,7 +66,7 @@ DONE_MESSAGES = {
 
 
 def _refused(values: Mapping[str, Any], error: DomainError) -> FormState:
-    return FormState.refused(values, error, field_names=FORM_FIELDS, never_shown=PIN_FIELDS)
+    return FormState.refused(values, error, field_names=FORM_FIELDS, never_shown=NEVER_SHOWN)
 
 
 def _institution(session: Session, principal: Principal) -> Institution:
@@ -88,22 +89,16 @@ def search_form(request: Request, principal: CardWindow) -> HTMLResponse:
 @router.post("/lookup", response_class=HTMLResponse)
 async def look_up(request: Request, session: Database, principal: CardWindow) -> Response:
     values = await checked_form(request, session, principal)
-    text = str(values.get("my_number", "")).strip()
     try:
-        number = MyNumber.parse(text)
-    except InvalidIdentifier as error:
-        message = f"個人番号: {error.fault_ja} ({error.fault_en})"
-        form = FormState(values={"my_number": text}, errors={"my_number": message})
-        return render(request, "cards/search.html", principal=principal, status_code=422, form=form)
-    try:
-        person = registry.find_by_my_number(session, number)
-        registry.resident_of(session, principal.institution_code, person.id)
+        person_id = person_by_my_number(session, str(values.get("my_number", "")), "my_number")
+        registry.resident_of(session, principal.institution_code, person_id)
     except DomainError as error:
         undo_unless_kept(session, error)
-        # Unknown, retired or living elsewhere: "not found here", next to the number typed.
-        form = FormState(values={"my_number": text}, errors={"my_number": error.message})
+        # Malformed, unknown, retired or living elsewhere: said next to the field; the number
+        # typed is not shown again.
+        form = FormState(errors={"my_number": error.message})
         return render(request, "cards/search.html", principal=principal, status_code=422, form=form)
-    return redirect(f"/staff/cards/{person.id}")
+    return redirect(f"/staff/cards/{person_id}")
 
 
 # ---- the resident's page ----------------------------------------------------------------------
@@ -321,21 +316,14 @@ async def record_legal_representative(
 ) -> Response:
     values = await checked_form(request, session, principal)
     person = _resident(session, principal, person_id)
-    typed = str(values.get("my_number", "")).strip()
     try:
-        number = MyNumber.parse(typed)
-    except InvalidIdentifier as error:
-        form = FormState(
-            values=dict(values),
-            errors={"my_number": f"法定代理人の個人番号: {error.fault_ja} ({error.fault_en})"},
+        representative_id = person_by_my_number(
+            session, str(values.get("my_number", "")), "my_number"
         )
-        return _person_page(request, session, principal, person_id, form=form, status_code=422)
-    try:
-        representative = registry.find_by_my_number(session, number)
         proxies.record_legal_representative(
             session,
             person_id=person.id,
-            representative_id=representative.id,
+            representative_id=representative_id,
             representation=str(values.get("representation", "")),
             institution=_institution(session, principal),
             actor=principal.actor,

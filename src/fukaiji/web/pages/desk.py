@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -22,7 +22,6 @@ from sqlalchemy.orm import Session
 from fukaiji import intermediate
 from fukaiji.db.base import utc_now
 from fukaiji.errors import DomainError
-from fukaiji.identifiers import InvalidIdentifier, MyNumber
 from fukaiji.network.institutions import get_institution
 from fukaiji.network.models import Institution
 from fukaiji.portal.states import InboxCategory
@@ -37,14 +36,16 @@ from fukaiji.protection.service import Requester, View
 from fukaiji.protection.states import ConsentChannel, DeskMessageKind
 from fukaiji.protection.status import current_status
 from fukaiji.registry import service as registry
-from fukaiji.registry.errors import RetiredMyNumber, UnknownMyNumber
 from fukaiji.staff.roles import StaffRole
 from fukaiji.web.api.uploads import MULTI_LINE, ONE_LINE, viewer_of
 from fukaiji.web.deps import Database, Principal, network_key
 from fukaiji.web.domain_errors import domain_problem
 from fukaiji.web.pages._common import (
+    FormInput,
     FormState,
     checked_form,
+    form_date,
+    person_by_my_number,
     redirect,
     render,
     staff_screen,
@@ -85,10 +86,6 @@ MESSAGE_LABELS = {
 }
 
 
-class FormInput(DomainError):
-    """A fault the screen finds while reading a form (a date, a 個人番号), before any service."""
-
-
 # ---- reading forms ----------------------------------------------------------------------------
 
 
@@ -106,35 +103,6 @@ def _checked(values: dict[str, Any], name: str) -> bool:
     return bool(values.get(name))
 
 
-def _date(values: dict[str, Any], name: str) -> date | None:
-    text = _text(values, name)
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise FormInput(
-            name, f"{text}: 日付は 2026-04-01 の形で入力してください (date as YYYY-MM-DD)"
-        ) from None
-
-
-def _required_date(values: dict[str, Any], name: str) -> date:
-    found = _date(values, name)
-    if found is None:
-        raise FormInput(name, "日付を入力してください (a date is required)")
-    return found
-
-
-def _by_my_number(session: Session, text: str, field: str) -> uuid.UUID:
-    """The person a current 個人番号 belongs to; a fault names the field, never the number."""
-    try:
-        return registry.find_by_my_number(session, MyNumber.parse(text)).id
-    except InvalidIdentifier as error:
-        raise FormInput(field, f"個人番号: {error.fault_ja} ({error.fault_en})") from error
-    except (UnknownMyNumber, RetiredMyNumber) as error:
-        raise FormInput(field, error.message) from error
-
-
 def _person(session: Session, principal: Principal, values: dict[str, Any]) -> uuid.UUID:
     """Whom to register: by this institution's addressee number or by 個人番号, exactly one."""
     number, my_number = _text(values, "addressee_number"), _text(values, "my_number")
@@ -145,7 +113,7 @@ def _person(session: Session, principal: Principal, values: dict[str, Any]) -> u
             " (name the person by exactly one of them)",
         )
     if my_number is not None:
-        return _by_my_number(session, my_number, "my_number")
+        return person_by_my_number(session, my_number, "my_number")
     institution = get_institution(session, principal.institution_code)
     return intermediate.person_of(session, institution=institution, addressee_number=number or "")
 
@@ -159,7 +127,7 @@ def _facts(
         perpetrator = None
     given = _text(values, "perpetrator_my_number")
     if given is not None:
-        perpetrator = _by_my_number(session, given, "perpetrator_my_number")
+        perpetrator = person_by_my_number(session, given, "perpetrator_my_number")
     return CaseFacts(
         own_procedures=_checked(values, "own_procedures"),
         card_left_behind=_checked(values, "card_left_behind"),
@@ -274,7 +242,7 @@ def _register(
         facts=_facts(session, values),
         region_codes=_region_codes(values),
         requester=requester,
-        fled_on=_date(values, "fled_on"),
+        fled_on=form_date(values, "fled_on"),
         network_key=network_key(request),
         actor=principal.actor,
     )
@@ -488,7 +456,7 @@ async def record_consent(
             addressee_number=protection.addressee_number,
             notice_id=_notice_id(values),
             category=_text(values, "category"),
-            given_on=_required_date(values, "given_on"),
+            given_on=form_date(values, "given_on", required=True),
             channel=str(values.get("channel", "")),
             note=_text(values, "note", multi_line=True),
             actor=principal.actor,
@@ -599,7 +567,7 @@ async def change(
             viewer=viewer,
             facts=_facts(session, values, kept_perpetrator=protection.perpetrator_id),
             region_codes=_region_codes(values),
-            fled_on=_date(values, "fled_on"),
+            fled_on=form_date(values, "fled_on"),
         )
     except DomainError as error:
         undo_unless_kept(session, error)
