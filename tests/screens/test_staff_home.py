@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
-from tests.screens.conftest import csrf_of, log_in_on_screen
+from tests.screens.conftest import log_in_on_screen
 
 from fukaiji.audit.models import AuditEntry
 from fukaiji.db import transaction
@@ -115,4 +115,3 @@ def test_the_built_css_is_up_to_date_with_its_source() -> None:
     source = (root / "frontend/fukaiji.css").read_text(encoding="utf-8")
     assert built.endswith(source)
     assert "@digital-go-jp/design-tokens 1.1.9" in built.splitlines()[0]
-    _ = csrf_of  # imported for the other screen tests' use
