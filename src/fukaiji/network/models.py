@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fukaiji.db.base import Base, UTCDateTime, utc_now
@@ -133,3 +133,6 @@ class LinkageRecord(Base):
     status: Mapped[LinkageStatus] = mapped_column(String(16))
     requester_undisclosed: Mapped[bool] = mapped_column(Boolean)
     provider_undisclosed: Mapped[bool] = mapped_column(Boolean)
+    # The network chose the provider (the municipality of residence): the requester is never
+    # told which one it was.
+    routed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -1,2 +1,6 @@
 """不開示措置 (non-disclosure measures) and the 相談窓口 (consultation desk): protected persons,
 case facts, guidance, the usage-stop status, exclusion lists and the exposure check."""
+
+# Loading the package starts watching: the register and the network announce person events and
+# refuse to go on with nobody listening (fukaiji.events).
+from fukaiji.protection import watch as _watch  # noqa: E402, F401

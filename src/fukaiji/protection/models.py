@@ -162,11 +162,16 @@ class LedgerEntry(Base):
 
 class DeskMessage(Base):
     """A message to the staff of a registering desk: the exclusion of one of its persons lifted
-    by itself, or came back."""
+    by itself or came back, she moved, another institution asked about her, or an alert
+    (``fukaiji.protection.watch``)."""
 
     __tablename__ = "desk_messages"
     __table_args__ = (
-        CheckConstraint("kind IN ('exclusion_lifted', 'exclusion_restored')", name="kind"),
+        CheckConstraint(
+            "kind IN ('exclusion_lifted', 'exclusion_restored', 'moved_out', 'moved_in', 'query',"
+            " 'region_changed', 'alert')",
+            name="kind",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -177,3 +182,21 @@ class DeskMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     read_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class OutsideActivity(Base):
+    """Something another institution did about a protected person (a lookup, a query, a move
+    attempt): counted so that a burst raises an alert to the registering desk."""
+
+    __tablename__ = "outside_activities"
+    __table_args__ = (
+        Index("ix_outside_activities_protection_kind_at", "protection_id", "kind", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    protection_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("protections.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    institution_code: Mapped[str | None] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

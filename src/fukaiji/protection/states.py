@@ -37,3 +37,8 @@ class ConsentChannel(StrEnum):
 class DeskMessageKind(StrEnum):
     EXCLUSION_LIFTED = "exclusion_lifted"
     EXCLUSION_RESTORED = "exclusion_restored"
+    MOVED_OUT = "moved_out"
+    MOVED_IN = "moved_in"
+    QUERY = "query"
+    REGION_CHANGED = "region_changed"
+    ALERT = "alert"
