@@ -52,10 +52,10 @@ class World:
         """A later instant at every call, so records are ordered as they were made."""
         return START + timedelta(seconds=next(self.clock))
 
-    def person(self, given_name: str = "花子") -> Person:
+    def person(self, given_name: str = "花子", municipality_code: str = "131016") -> Person:
         return registry.register_resident(
             self.session,
-            municipality_code="131016",
+            municipality_code=municipality_code,
             family_name="山田",
             given_name=given_name,
             family_name_kana="ヤマダ",
@@ -106,16 +106,17 @@ class World:
         self,
         requester: Institution,
         addressee_number: str,
-        provider: Institution,
+        provider: Institution | None,
         affair_code: str = CHILD_ALLOWANCE,
         item_code: str = LOCAL_TAX,
         **options: Any,
     ) -> QueryResult:
+        """``provider`` None: routed by the network to the municipality of residence."""
         return intermediate.query(
             self.session,
             requester=requester,
             addressee_number=addressee_number,
-            provider_code=provider.code,
+            provider_code=None if provider is None else provider.code,
             affair_code=affair_code,
             item_code=item_code,
             actor="test:requester",

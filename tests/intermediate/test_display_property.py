@@ -21,6 +21,9 @@ CHILD_ALLOWANCE = "JM01000000000010"
 ITEMS = ("TM02000000000001", "TM01000000000001")  # 地方税関係情報, 住民票関係情報
 INSTITUTIONS = ("chiyoda", "yokohama", "osaka")
 PEOPLE = 2
+# Where each person lives: a 住民票関係情報 query is routed there by the network.
+RESIDENCES = (("chiyoda", "131016"), ("osaka", "271004"))
+ROUTED_ITEM = "TM01000000000001"
 
 institution = st.sampled_from(INSTITUTIONS)
 person = st.integers(0, PEOPLE - 1)
@@ -85,7 +88,7 @@ def test_display_never_shows_what_a_flagging_institution_took_part_in(
 
 
 def run(world, operations: list[tuple]) -> None:
-    people = [world.person(f"{index}") for index in range(PEOPLE)]
+    people = [world.person(f"{index}", RESIDENCES[index][1]) for index in range(PEOPLE)]
     places = {name: getattr(world, name) for name in INSTITUTIONS}
     numbers: dict[tuple[str, int], str] = {}
     model = Model()
@@ -105,11 +108,15 @@ def run(world, operations: list[tuple]) -> None:
                 assert made.undisclosed == hidden
                 model.items.setdefault((place, who, code), []).append([made.id, hidden])
                 model.item_owner[made.id] = (place, who, code)
-            case ("query", requester, provider, who, code, undisclosed) if requester != provider:
+            case ("query", requester, provider, who, code, undisclosed) if (
+                requester != (RESIDENCES[who][0] if code == ROUTED_ITEM else provider)
+            ):
+                routed = code == ROUTED_ITEM
+                provider = RESIDENCES[who][0] if routed else provider
                 result = world.query(
                     places[requester],
                     number(requester, who),
-                    places[provider],
+                    None if routed else places[provider],
                     CHILD_ALLOWANCE,
                     code,
                     undisclosed=undisclosed,

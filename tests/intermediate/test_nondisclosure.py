@@ -45,14 +45,11 @@ def test_a_person_flagged_at_a_is_hidden_in_every_record_of_a_and_only_there(wor
     assert (report.records_flagged, report.items_flagged) == (2, 1)
     assert flags(world, earlier_by_a.record_id) == (True, False)
     assert flags(world, earlier_answered_by_a.record_id) == (False, True)
-    assert (later_by_a.requester_undisclosed, later_by_a.provider_undisclosed) == (True, False)
-    assert (
-        later_answered_by_a.requester_undisclosed,
-        later_answered_by_a.provider_undisclosed,
-    ) == (
-        False,
-        True,
-    )
+    assert later_by_a.requester_undisclosed
+    assert flags(world, later_by_a.record_id) == (True, False)
+    # B, the requester, is not told that A flagged its side (only A's own view shows it).
+    assert not later_answered_by_a.requester_undisclosed
+    assert flags(world, later_answered_by_a.record_id) == (False, True)
     assert flags(world, between_b_and_c.record_id) == (False, False)
     # The portal sees the record between B and C, and nothing that names A.
     shown = world.records(person)
@@ -116,7 +113,8 @@ def test_staff_flag_a_single_query_or_item_by_hand(world) -> None:
         network_linkage.undisclose_record(
             world.session, institution=b, record_id=plain.record_id, actor="test"
         )
-    assert (by_hand.requester_undisclosed, by_hand.provider_undisclosed) == (True, False)
+    assert by_hand.requester_undisclosed
+    assert flags(world, by_hand.record_id) == (True, False)
     assert flags(world, provider_side.record_id) == (False, True)
     assert [record.record_id for record in world.records(person)] == [plain.record_id]
 
@@ -141,7 +139,7 @@ def test_an_item_hidden_from_display_also_hides_the_record_of_providing_it(world
     result = world.query(world.chiyoda, at_a, world.yokohama)
     assert result.status is LinkageStatus.PROVIDED
     assert result.content == {"所得割額": 123_400, "年度": 2026}  # provision is not affected
-    assert result.provider_undisclosed
+    assert flags(world, result.record_id) == (False, True)
     assert world.records(person) == []
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
@@ -15,7 +16,7 @@ from fukaiji.identifiers import InstitutionSpecificCode
 from fukaiji.intermediate import InvalidSelfInfo, UnknownAddressee
 from fukaiji.intermediate.models import Addressee, IntermediateCode
 from fukaiji.network.codes import person_reference
-from fukaiji.network.errors import InvalidQuery, QueryNotPermitted
+from fukaiji.network.errors import InvalidQuery, ProviderIsRouted, QueryNotPermitted
 from fukaiji.network.models import CodeIssuance, LinkageRecord, LinkageStatus
 
 CHILD_ALLOWANCE = "JM01000000000010"
@@ -43,7 +44,7 @@ def test_an_allowed_query_is_answered_with_the_current_copy_and_makes_one_record
     assert (result.content, result.version) == ({"所得割額": 120_000}, 2)
     assert (result.requester.code, result.provider.code) == ("131016", "141003")
     assert result.item_name == "地方税関係情報"
-    assert (result.requester_undisclosed, result.provider_undisclosed) == (False, False)
+    assert not result.requester_undisclosed and not result.routed
     record = world.session.get_one(LinkageRecord, result.record_id)
     assert (record.affair_code, record.item_code, record.legal_basis_entry) == (
         CHILD_ALLOWANCE,
@@ -94,32 +95,60 @@ def test_a_requester_of_the_wrong_kind_is_refused(world) -> None:
         world.query(world.tokyo, at_tokyo, world.chiyoda, CHILD_ALLOWANCE, LOCAL_TAX)
 
 
-def test_a_pension_body_asks_a_municipality_under_its_own_row(world) -> None:
-    person = world.person()
+def test_a_pension_body_asks_the_municipality_of_residence_without_naming_it(world) -> None:
+    person = world.person(municipality_code="271004")
     at_nenkin = world.enrol(person, world.nenkin)
     at_osaka = world.enrol(person, world.osaka)
     world.register(world.osaka, at_osaka, RESIDENT_RECORD, {"住所": "大阪市北区"})
-    result = world.query(world.nenkin, at_nenkin, world.osaka, PENSION_AFFAIR, RESIDENT_RECORD)
+    result = world.query(world.nenkin, at_nenkin, None, PENSION_AFFAIR, RESIDENT_RECORD)
     assert result.status is LinkageStatus.PROVIDED
     assert result.legal_basis_entry == 20
+    # The network chose 大阪市; the requester is not told which municipality answered.
+    assert result.routed and result.provider is None
+    record = world.session.get_one(LinkageRecord, result.record_id)
+    assert (record.provider_institution_id, record.routed) == (world.osaka.id, True)
 
 
-def test_a_query_for_someone_the_provider_does_not_know_is_recorded_without_data(world) -> None:
+def test_naming_a_municipality_for_a_routed_query_is_refused_and_audited(world) -> None:
+    person = world.person(municipality_code="271004")
+    at_nenkin = world.enrol(person, world.nenkin)
+    for municipality in (world.chiyoda, world.yokohama, world.osaka):
+        with pytest.raises(ProviderIsRouted):
+            world.query(world.nenkin, at_nenkin, municipality, PENSION_AFFAIR, RESIDENT_RECORD)
+    assert record_count(world.session) == 0
+    refused = world.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "linkage.query_refused")
+    ).all()
+    assert [json.loads(entry.details)["reason"] for entry in refused] == [
+        "provider_named_for_routed_query"
+    ] * 3
+
+
+def test_the_requester_cannot_tell_an_unknown_person_from_no_data(world) -> None:
+    """Asked at each institution in turn, the answer must not say where she is known."""
     person = world.person()
     at_chiyoda = world.enrol(person, world.chiyoda)
+    world.enrol(person, world.osaka)  # known at 大阪市, which holds nothing current
 
-    result = world.query(world.chiyoda, at_chiyoda, world.osaka)
+    unknown = world.query(world.chiyoda, at_chiyoda, world.yokohama)
+    known = world.query(world.chiyoda, at_chiyoda, world.osaka)
 
-    assert result.status is LinkageStatus.UNKNOWN_PERSON
-    assert (result.content, result.version) == (None, None)
-    assert record_count(world.session) == 1
-    assert world.records(person)[0].status is LinkageStatus.UNKNOWN_PERSON
+    assert unknown.status is known.status is LinkageStatus.NO_DATA
+    assert (unknown.content, unknown.version) == (known.content, known.version) == (None, None)
+    assert record_count(world.session) == 2
+    # The record itself keeps what happened; only the requester's view folds it.
+    stored = world.session.get_one(LinkageRecord, unknown.record_id)
+    assert stored.status == LinkageStatus.UNKNOWN_PERSON
+    seen = intermediate.records_of_addressee(
+        world.session, institution=world.chiyoda, addressee_number=at_chiyoda, actor="test"
+    )
+    assert {record.status for record in seen} == {LinkageStatus.NO_DATA}
 
 
 def test_a_provider_that_knows_the_person_but_holds_no_current_item_answers_no_data(
     world,
 ) -> None:
-    person = world.person()
+    person = world.person(municipality_code="271004")
     at_chiyoda = world.enrol(person, world.chiyoda)
     at_osaka = world.enrol(person, world.osaka)
     # A version published only from next year is not current yet; an ended one is not either.
@@ -132,7 +161,7 @@ def test_a_provider_that_knows_the_person_but_holds_no_current_item_answers_no_d
         publish_until=date(2026, 3, 31),
     )
     tax = world.query(world.chiyoda, at_chiyoda, world.osaka, CHILD_ALLOWANCE, LOCAL_TAX)
-    record = world.query(world.chiyoda, at_chiyoda, world.osaka, CHILD_ALLOWANCE, RESIDENT_RECORD)
+    record = world.query(world.chiyoda, at_chiyoda, None, CHILD_ALLOWANCE, RESIDENT_RECORD)
     assert (tax.status, record.status) == (LinkageStatus.NO_DATA, LinkageStatus.NO_DATA)
     assert record_count(world.session) == 2
 
@@ -248,7 +277,7 @@ def test_no_my_number_is_stored_in_any_network_or_intermediate_table(world) -> N
         world.register(world.osaka, at_osaka, RESIDENT_RECORD, {"住所": "大阪市北区梅田1丁目"})
         world.query(world.chiyoda, at_chiyoda, world.osaka)
         world.query(world.chiyoda, at_chiyoda, world.yokohama)
-        world.query(world.nenkin, at_nenkin, world.osaka, PENSION_AFFAIR, RESIDENT_RECORD)
+        world.query(world.nenkin, at_nenkin, None, PENSION_AFFAIR, RESIDENT_RECORD)
         world.query(world.chiyoda, at_chiyoda, world.nenkin, NATIONAL_HEALTH, PENSION_BENEFIT)
     world.flag(world.osaka, world.enrol(people[0], world.osaka))
     world.session.flush()

@@ -52,7 +52,9 @@ def test_the_shipped_table_is_sample_data_covering_the_usual_cases() -> None:
     }
     assert ("市町村長", "児童手当", "市町村長", "地方税関係情報") in names
     assert ("市町村長", "国民健康", "市町村長", "地方税関係情報") in names
-    assert ("都道府県知事", "生活保護", "市町村長", "住民票関係情報") in names
+    assert ("都道府県知事", "生活保護", "住所地市町村長", "住民票関係情報") in names
+    # Every 住民票関係情報 row is answered by the municipality of residence, routed by the network.
+    assert all(row.provider.is_residence for row in shipped if row.item_name == "住民票関係情報")
     assert any(row.requester.role == "日本年金機構" for row in shipped)
     assert any(row.provider.role == "医療保険者" for row in shipped)
 

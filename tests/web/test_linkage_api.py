@@ -139,7 +139,9 @@ def test_a_desk_enrols_queries_another_municipality_and_a_flag_hides_it(
     records = client.get(f"/api/v1/institutions/131016/addressees/{at_chiyoda}/records")
     assert records.status_code == 200
     (record,) = records.json()
-    assert (record["requester_undisclosed"], record["provider_undisclosed"]) == (True, False)
+    # Each party sees its own side and its own flag, never the other party's.
+    assert (record["side"], record["undisclosed"]) == ("requester", True)
+    assert "provider_undisclosed" not in record and "requester_undisclosed" not in record
 
 
 def test_a_query_without_legal_basis_is_refused_and_the_refusal_is_kept(
@@ -227,14 +229,14 @@ def test_items_and_records_are_flagged_by_hand(
         },
         headers=headers,
     ).json()
-    assert query["status"] == "unknown_person"
+    assert query["status"] == "no_data"  # "unknown person" would be an oracle
     record = client.post(
         f"/api/v1/institutions/131016/records/{query['record_id']}/undisclose", headers=headers
     )
     assert record.json() == {
         "record_id": query["record_id"],
-        "requester_undisclosed": True,
-        "provider_undisclosed": False,
+        "side": "requester",
+        "undisclosed": True,
     }
     assert (
         client.post("/api/v1/institutions/131016/records/999999/undisclose", headers=headers)

@@ -22,7 +22,12 @@ from fukaiji.identifiers import InvalidIdentifier, MyNumber
 from fukaiji.intermediate import IntermediateError, NondisclosureRequester
 from fukaiji.network import linkage as network_linkage
 from fukaiji.network.codes import NETWORK_KEY_PURPOSE
-from fukaiji.network.errors import InvalidLegalBasisTable, NetworkError, QueryNotPermitted
+from fukaiji.network.errors import (
+    InvalidLegalBasisTable,
+    NetworkError,
+    ProviderIsRouted,
+    QueryNotPermitted,
+)
 from fukaiji.network.institutions import get_institution
 from fukaiji.network.legal_basis import parse_legal_basis, shipped_legal_basis
 from fukaiji.registry import service as registry
@@ -112,13 +117,19 @@ def enrol(
 def query(
     institution: Institution,
     addressee: Addressee,
-    provider: Annotated[str, typer.Option(help="情報提供者の機関コード")],
     affair: Annotated[str, typer.Option(help="事務コード (JM+14 桁)")],
     item: Annotated[str, typer.Option(help="特定個人情報名コード (TM+14 桁)")],
+    provider: Annotated[
+        str | None,
+        typer.Option(
+            help="情報提供者の機関コード。住所地の市区町村への照会では指定しません"
+            "（情報提供ネットワークシステムが照会先を決めます）"
+        ),
+    ] = None,
     undisclosed: Annotated[bool, typer.Option(help="照会側不開示にします")] = False,
 ) -> None:
     """情報照会をします。拒否されれば理由と欠けている許可を表示します (query another body)."""
-    refused: QueryNotPermitted | None = None
+    refused: QueryNotPermitted | ProviderIsRouted | None = None
     with unit_of_work() as session:
         try:
             place = get_institution(session, institution)
@@ -132,7 +143,7 @@ def query(
                 undisclosed=undisclosed,
                 actor=cli_actor(),
             )
-        except QueryNotPermitted as error:
+        except (QueryNotPermitted, ProviderIsRouted) as error:
             refused = error  # the audit entry of the refusal is committed with the session
         except DomainErrors as error:
             raise fail(str(error)) from error
@@ -141,19 +152,12 @@ def query(
     console.print(
         f"[green]✓[/green] 記録 {result.record_id}: {result.status.label} ({result.status.value})"
     )
-    console.print(f"  提供者: {result.provider}  特定個人情報: {result.item_name}")
+    provider_shown = result.provider or "住所地の市区町村（情報提供ネットワークシステムが決定）"
+    console.print(f"  提供者: {provider_shown}  特定個人情報: {result.item_name}")
     if result.content is not None:
         console.print(f"  第 {result.version} 版: {json.dumps(result.content, ensure_ascii=False)}")
-    sides = [
-        name
-        for name, flagged in (
-            ("照会側", result.requester_undisclosed),
-            ("提供側", result.provider_undisclosed),
-        )
-        if flagged
-    ]
-    if sides:
-        console.print(f"  不開示: {'・'.join(sides)}")
+    if result.requester_undisclosed:
+        console.print("  不開示: 照会側")
 
 
 @linkage_app.command("records")
@@ -168,19 +172,19 @@ def records(institution: Institution, addressee: Addressee) -> None:
         except DomainErrors as error:
             raise fail(str(error)) from error
     grid = Table(
-        "記録", "日時", "照会者", "提供者", "事務", "特定個人情報", "状態", "照会側", "提供側"
+        "記録", "日時", "照会者", "提供者", "事務", "特定個人情報", "状態", "自機関の側", "不開示"
     )
     for record in found:
         grid.add_row(
             str(record.record_id),
             record.requested_at.isoformat(timespec="seconds"),
             record.requester.code,
-            record.provider.code,
+            "住所地の市区町村" if record.provider is None else record.provider.code,
             record.affair_code,
             record.item_code,
             record.status.label,
-            _flag(record.requester_undisclosed),
-            _flag(record.provider_undisclosed),
+            record.side.label,
+            _flag(record.undisclosed),
         )
     console.print(grid)
 

@@ -10,12 +10,17 @@ it has flagged the person, or if the item answered with is 不開示).
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fukaiji import events
 from fukaiji.db.base import utc_now
+from fukaiji.events import PersonEvent, PersonEventKind
 from fukaiji.identifiers import AddresseeNumber
+from fukaiji.intermediate.models import Addressee
 from fukaiji.intermediate.service import (
     LOCK_BY_CODE,
     PROVIDER_ANSWER,
@@ -29,6 +34,7 @@ from fukaiji.network import linkage as network_linkage
 from fukaiji.network.legal_basis import LegalBasisTable
 from fukaiji.network.linkage import InstitutionRef, Provide, Provision, QueryResult
 from fukaiji.network.models import Institution
+from fukaiji.registry.models import Residence
 
 
 def query(
@@ -36,7 +42,7 @@ def query(
     *,
     requester: Institution,
     addressee_number: str | AddresseeNumber,
-    provider_code: str,
+    provider_code: str | None,
     affair_code: str,
     item_code: str,
     undisclosed: bool = False,
@@ -46,6 +52,10 @@ def query(
 ) -> QueryResult:
     """情報照会: ask ``provider_code`` for ``item_code`` about one of the requester's addressees,
     under ``affair_code``. Makes one 情報提供等記録 whether data comes back or not.
+    ``provider_code`` None: the network routes the query to the municipality of residence.
+
+    A query that reached a provider is announced (``PersonEventKind.QUERY``), so that every desk
+    protecting the person is told who asked under which legal-basis row.
 
     Raises UnknownAddressee if the requester has not enrolled the number, and QueryNotPermitted
     (audited: commit it) if the legal basis table does not allow the query.
@@ -53,7 +63,8 @@ def query(
     now = now or utc_now()
     number = parse_addressee_number(addressee_number)
     code, flagged = locked_code(session, requester, number, exclusive=False)
-    return network_linkage.relay_query(
+    person_id = person_of_addressee(session, requester.id, number)
+    result = network_linkage.relay_query(
         session,
         requester=InstitutionRef.of(requester),
         requester_code=code,
@@ -62,10 +73,47 @@ def query(
         item_code=item_code,
         requester_undisclosed=undisclosed or flagged,
         provide=provider_answer(session, tokyo_date(now)),
+        residence=lambda: residence_code(session, person_id),
         actor=actor,
         subject=addressee_subject(requester.code, number),
         legal_basis=legal_basis,
         now=now,
+    )
+    events.announce(
+        session,
+        PersonEvent(
+            kind=PersonEventKind.QUERY,
+            person_id=person_id,
+            institution_code=requester.code,
+            actor=actor,
+            at=now,
+            details={
+                "legal_basis_entry": result.legal_basis_entry,
+                "affair_name": result.affair_name,
+                "item_name": result.item_name,
+            },
+        ),
+    )
+    return result
+
+
+def person_of_addressee(
+    session: Session, institution_id: int, number: AddresseeNumber
+) -> uuid.UUID:
+    return session.scalars(
+        select(Addressee.person_id).where(
+            Addressee.institution_id == institution_id,
+            Addressee.addressee_number == str(number),
+        )
+    ).one()
+
+
+def residence_code(session: Session, person_id: uuid.UUID) -> str | None:
+    """Where the person lives now, for the network's routing only (never shown to staff)."""
+    return session.scalar(
+        select(Residence.municipality_code).where(
+            Residence.person_id == person_id, Residence.moved_out_on.is_(None)
+        )
     )
 
 

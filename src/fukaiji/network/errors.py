@@ -98,6 +98,20 @@ class QueryNotPermitted(NetworkError):
         )
 
 
+class ProviderIsRouted(NetworkError):
+    """A municipality was named for a query that the network itself routes to the municipality
+    of residence. Audited before it is raised (commit it)."""
+
+    keep_changes = True
+
+    def __init__(self) -> None:
+        super().__init__(
+            "provider_code",
+            "この照会は、情報提供ネットワークシステムが住所地の市区町村へ送ります。"
+            "情報提供者の機関コードを指定せずに照会してください。",
+        )
+
+
 class UnknownCode(NetworkError):
     """An intermediate server presented a 機関別符号 the network never issued to it."""
 

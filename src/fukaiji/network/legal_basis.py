@@ -43,6 +43,7 @@ AFFAIR_CODE = re.compile(r"JM[0-9]{14}")
 ITEM_CODE = re.compile(r"TM[0-9]{14}")
 _INSTITUTION_CODE = re.compile(r"[0-9A-Z]{4,16}")
 _MAX_NAME = 200
+RESIDENCE_ROLE = "住所地市町村長"
 
 
 class InstitutionLike(Protocol):
@@ -69,6 +70,13 @@ class Party:
         return institution.kind == self.kind and (
             self.code is None or institution.code == self.code
         )
+
+    @property
+    def is_residence(self) -> bool:
+        """The role 住所地市町村長 is the municipality where the person lives now (it holds her
+        住民票): the network routes such a query there itself and never tells the requester
+        which one it was, so that nobody can probe one municipality after another."""
+        return self.role == RESIDENCE_ROLE and self.kind is InstitutionKind.MUNICIPALITY
 
     def __str__(self) -> str:
         return self.role if self.code is None else f"{self.role} ({self.code})"
@@ -112,6 +120,15 @@ class LegalBasisTable:
         """The first row that allows the query, or None."""
         for row in self._by_affair_item.get((affair_code, item_code), ()):
             if row.requester.matches(requester) and row.provider.matches(provider):
+                return row
+        return None
+
+    def find_routed(
+        self, requester: InstitutionLike, affair_code: str, item_code: str
+    ) -> LegalBasisRow | None:
+        """The first row that allows ``requester`` this query of the municipality of residence."""
+        for row in self._by_affair_item.get((affair_code, item_code), ()):
+            if row.requester.matches(requester) and row.provider.is_residence:
                 return row
         return None
 

@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, false, insert, select, update
@@ -30,6 +31,7 @@ from fukaiji import audit
 from fukaiji.db.base import utc_now
 from fukaiji.network.errors import (
     InvalidQuery,
+    ProviderIsRouted,
     QueryNotPermitted,
     UnknownCode,
     UnknownInstitution,
@@ -38,6 +40,7 @@ from fukaiji.network.errors import (
 from fukaiji.network.legal_basis import (
     AFFAIR_CODE,
     ITEM_CODE,
+    LegalBasisRow,
     LegalBasisTable,
     shipped_legal_basis,
 )
@@ -154,13 +157,26 @@ Provide = Callable[[InstitutionRef, str, str], Provision | None]
 """(provider, provider's 機関別符号, 特定個人情報名コード) -> the answer, or None if the provider's
 intermediate server does not know the code."""
 
+Residence = Callable[[], str | None]
+"""The 地方公共団体コード of the municipality where the person lives now (None if unknown): asked
+only when the legal basis routes a query there."""
+
+
+def status_for_requester(status: LinkageStatus) -> LinkageStatus:
+    """What the requester may know of an answer: data or none. "The provider does not know this
+    person" would tell a requester probing institution after institution where she is known."""
+    return LinkageStatus.PROVIDED if status is LinkageStatus.PROVIDED else LinkageStatus.NO_DATA
+
 
 @dataclass(frozen=True, slots=True)
 class QueryResult:
+    """The answer as the requester sees it: its own side's flag only, the status folded by
+    ``status_for_requester``, and no provider where the network chose it (``routed``)."""
+
     record_id: int
     requested_at: datetime
     requester: InstitutionRef
-    provider: InstitutionRef
+    provider: InstitutionRef | None
     affair_code: str
     affair_name: str
     item_code: str
@@ -170,7 +186,7 @@ class QueryResult:
     content_json: str | None
     version: int | None
     requester_undisclosed: bool
-    provider_undisclosed: bool
+    routed: bool
 
     @property
     def content(self) -> Any:
@@ -197,82 +213,139 @@ def relay_query(
     *,
     requester: InstitutionRef,
     requester_code: str,
-    provider_code: str,
+    provider_code: str | None,
     affair_code: str,
     item_code: str,
     requester_undisclosed: bool,
     provide: Provide,
+    residence: Residence,
     actor: str,
     subject: str,
     legal_basis: LegalBasisTable | None = None,
     now: datetime | None = None,
 ) -> QueryResult:
     """Relay one query and record it. Raises QueryNotPermitted (audited; commit it) if no row of
-    the legal basis table allows the combination; then nothing reaches the provider."""
+    the legal basis table allows the combination; then nothing reaches the provider.
+
+    Where the row names 市町村長 without a code (the municipality of residence), the requester
+    names no provider: the network routes the query to where the person lives and never tells
+    the requester which municipality that was. Naming a municipality for such a query is
+    refused (audited) before anything about the person is read, so nobody can probe one
+    municipality after another."""
     now = now or utc_now()
     table = legal_basis or shipped_legal_basis()
     check_query_codes(affair_code, item_code)
+    routed = provider_code is None
+    if routed:
+        if table.find_routed(requester, affair_code, item_code) is None:
+            raise InvalidQuery(
+                "提供者",
+                "この照会は住所地の市区町村へ送るものではありません。"
+                "情報提供者の機関コードを指定してください。",
+            )
+        provider_code = _residence_institution_code(session, residence)
     provider_code = provider_code.strip()
     if not _INSTITUTION_CODE.fullmatch(provider_code):
         raise UnknownInstitution(provider_code)
-    connection = session.connection()
-    found = connection.execute(
-        _PROVIDER_AND_CODES,
-        {
-            "provider_code": provider_code,
-            "requester_code": requester_code,
-            "requester_id": requester.id,
-        },
-    ).one_or_none()
+    found = (
+        session.connection()
+        .execute(
+            _PROVIDER_AND_CODES,
+            {
+                "provider_code": provider_code,
+                "requester_code": requester_code,
+                "requester_id": requester.id,
+            },
+        )
+        .one_or_none()
+    )
     if found is None:
         raise UnknownInstitution(provider_code)
     provider = institution_from_row(found, "i")
+    row = (
+        table.find_routed(requester, affair_code, item_code)
+        if routed
+        else table.find(requester, affair_code, provider, item_code)
+    )
+    if row is None:
+        raise _refused(session, table, requester, provider, affair_code, item_code, actor, subject)
+    if not routed and row.provider.is_residence:
+        raise _named_for_routed(
+            session, requester, provider, affair_code, item_code, actor, subject
+        )
     if provider.id == requester.id:
         raise InvalidQuery(
             "提供者",
-            f"{provider}: 照会者自身です。機関内の情報は情報提供ネットワークシステムを通さずに"
-            " 利用します (a query to oneself does not go through the network)",
+            "照会者自身です。機関内の情報は情報提供ネットワークシステムを通さずに利用します。",
         )
-    row = table.find(requester, affair_code, provider, item_code)
-    if row is None:
-        raise _refused(session, table, requester, provider, affair_code, item_code, actor, subject)
     if found.person_ref is None:
         raise UnknownCode(requester.code)
-    code_at_provider = found.code_at_provider
-    provision = None if code_at_provider is None else provide(provider, code_at_provider, item_code)
+    return _relay(
+        session,
+        _Relay(found, requester, provider, row, routed, requester_undisclosed, actor, subject),
+        provide,
+        now,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Relay:
+    found: Row[Any]
+    requester: InstitutionRef
+    provider: InstitutionRef
+    row: LegalBasisRow
+    routed: bool
+    requester_undisclosed: bool
+    actor: str
+    subject: str
+
+
+def _relay(session: Session, relay: _Relay, provide: Provide, now: datetime) -> QueryResult:
+    """Ask the provider, write the record and the audit entry, and answer the requester."""
+    code_at_provider = relay.found.code_at_provider
+    provision = (
+        None
+        if code_at_provider is None
+        else provide(relay.provider, code_at_provider, relay.row.item_code)
+    )
     if provision is None:
         status = LinkageStatus.UNKNOWN_PERSON
     elif provision.content_json is None:
         status = LinkageStatus.NO_DATA
     else:
         status = LinkageStatus.PROVIDED
-    provider_undisclosed = provision is not None and provision.undisclosed
-    record_id = connection.execute(
-        _INSERT_RECORD,
-        {
-            "requested_at": now,
-            "requester_institution_id": requester.id,
-            "provider_institution_id": provider.id,
-            "affair_code": affair_code,
-            "item_code": item_code,
-            "legal_basis_entry": row.entry,
-            "person_ref": found.person_ref,
-            "status": status.value,
-            "requester_undisclosed": requester_undisclosed,
-            "provider_undisclosed": provider_undisclosed,
-        },
-    ).scalar_one()
+    record_id = (
+        session.connection()
+        .execute(
+            _INSERT_RECORD,
+            {
+                "requested_at": now,
+                "requester_institution_id": relay.requester.id,
+                "provider_institution_id": relay.provider.id,
+                "affair_code": relay.row.affair_code,
+                "item_code": relay.row.item_code,
+                "legal_basis_entry": relay.row.entry,
+                "person_ref": relay.found.person_ref,
+                "status": status.value,
+                "requester_undisclosed": relay.requester_undisclosed,
+                "provider_undisclosed": provision is not None and provision.undisclosed,
+                "routed": relay.routed,
+            },
+        )
+        .scalar_one()
+    )
     audit.record(
         session,
-        actor=actor,
+        actor=relay.actor,
         action="linkage.query",
-        institution=requester.code,
-        subject=subject,
+        institution=relay.requester.code,
+        subject=relay.subject,
         details={
             "record": record_id,
-            "provider": provider.code,
-            "affair": affair_code,
-            "item": item_code,
+            "provider": relay.provider.code,
+            "routed": relay.routed,
+            "affair": relay.row.affair_code,
+            "item": relay.row.item_code,
             "status": status.value,
         },
         at=now,
@@ -280,19 +353,67 @@ def relay_query(
     return QueryResult(
         record_id=record_id,
         requested_at=now,
-        requester=requester,
-        provider=provider,
-        affair_code=affair_code,
-        affair_name=row.affair_name,
-        item_code=item_code,
-        item_name=row.item_name,
-        legal_basis_entry=row.entry,
-        status=status,
+        requester=relay.requester,
+        provider=None if relay.routed else relay.provider,
+        affair_code=relay.row.affair_code,
+        affair_name=relay.row.affair_name,
+        item_code=relay.row.item_code,
+        item_name=relay.row.item_name,
+        legal_basis_entry=relay.row.entry,
+        status=status_for_requester(status),
         content_json=None if provision is None else provision.content_json,
         version=None if provision is None else provision.version,
-        requester_undisclosed=requester_undisclosed,
-        provider_undisclosed=provider_undisclosed,
+        requester_undisclosed=relay.requester_undisclosed,
+        routed=relay.routed,
     )
+
+
+def _residence_institution_code(session: Session, residence: Residence) -> str:
+    """The institution code of the municipality of residence. The same refusal whatever went
+    wrong, naming no place: the requester must not learn where she lives from an error."""
+    municipality_code = residence()
+    code = None
+    if municipality_code is not None:
+        code = session.scalar(
+            select(Institution.code).where(
+                Institution.municipality_code == municipality_code,
+                Institution.kind == InstitutionKind.MUNICIPALITY.value,
+            )
+        )
+    if code is None:
+        raise InvalidQuery(
+            "提供者",
+            "住所地の市区町村に照会できません。情報提供ネットワークシステムの管理者に"
+            "お問い合わせください。",
+        )
+    return code
+
+
+def _named_for_routed(
+    session: Session,
+    requester: InstitutionRef,
+    provider: InstitutionRef,
+    affair_code: str,
+    item_code: str,
+    actor: str,
+    subject: str,
+) -> QueryNotPermitted:
+    """A municipality named for a query the network routes itself: refused and audited, so
+    that probing municipality after municipality shows in the log."""
+    audit.record(
+        session,
+        actor=actor,
+        action="linkage.query_refused",
+        institution=requester.code,
+        subject=subject,
+        details={
+            "provider": provider.code,
+            "affair": affair_code,
+            "item": item_code,
+            "reason": "provider_named_for_routed_query",
+        },
+    )
+    return ProviderIsRouted()
 
 
 def _refused(
@@ -386,25 +507,60 @@ def undisclose_record(
 # ---- staff view of records ------------------------------------------------------------------
 
 
+class Side(StrEnum):
+    REQUESTER = "requester"  # 照会側
+    PROVIDER = "provider"  # 提供側
+
+    @property
+    def label(self) -> str:
+        return "照会側" if self is Side.REQUESTER else "提供側"
+
+
 @dataclass(frozen=True, slots=True)
 class RecordView:
-    """A record as the staff of an institution that took part in it see it, flags included.
+    """A record as the staff of one party see it: their own side's 不開示 flag only (the other
+    party's flag would tell them that a shelter-area institution protects her), the status as
+    that party may know it, and no provider where the network chose it for the requester.
     Not for the portal: the portal reads only through ``fukaiji.intermediate.display``."""
 
     record_id: int
     requested_at: datetime
+    side: Side
     requester: InstitutionRef
-    provider: InstitutionRef
+    provider: InstitutionRef | None
     affair_code: str
     item_code: str
     legal_basis_entry: int
     status: LinkageStatus
-    requester_undisclosed: bool
-    provider_undisclosed: bool
+    undisclosed: bool
+    routed: bool
+
+
+def party_view(
+    record: LinkageRecord, requester: InstitutionRef, provider: InstitutionRef, viewer_id: int
+) -> RecordView:
+    """``record`` as the party ``viewer_id`` may see it."""
+    side = Side.REQUESTER if record.requester_institution_id == viewer_id else Side.PROVIDER
+    as_requester = side is Side.REQUESTER
+    status = LinkageStatus(record.status)
+    return RecordView(
+        record_id=record.id,
+        requested_at=record.requested_at,
+        side=side,
+        requester=requester,
+        provider=None if as_requester and record.routed else provider,
+        affair_code=record.affair_code,
+        item_code=record.item_code,
+        legal_basis_entry=record.legal_basis_entry,
+        status=status_for_requester(status) if as_requester else status,
+        undisclosed=record.requester_undisclosed if as_requester else record.provider_undisclosed,
+        routed=record.routed,
+    )
 
 
 def records_involving(session: Session, *, institution_id: int, code: str) -> list[RecordView]:
-    """Records in which the institution took part for the person whose code there is ``code``."""
+    """Records in which the institution took part for the person whose code there is ``code``,
+    each as that institution may see it."""
     requester = aliased(Institution)
     provider = aliased(Institution)
     issued = aliased(CodeIssuance)
@@ -426,17 +582,11 @@ def records_involving(session: Session, *, institution_id: int, code: str) -> li
         .order_by(LinkageRecord.requested_at, LinkageRecord.id)
     ).all()
     return [
-        RecordView(
-            record_id=row.LinkageRecord.id,
-            requested_at=row.LinkageRecord.requested_at,
-            requester=institution_from_row(row, "r"),
-            provider=institution_from_row(row, "p"),
-            affair_code=row.LinkageRecord.affair_code,
-            item_code=row.LinkageRecord.item_code,
-            legal_basis_entry=row.LinkageRecord.legal_basis_entry,
-            status=LinkageStatus(row.LinkageRecord.status),
-            requester_undisclosed=row.LinkageRecord.requester_undisclosed,
-            provider_undisclosed=row.LinkageRecord.provider_undisclosed,
+        party_view(
+            row.LinkageRecord,
+            institution_from_row(row, "r"),
+            institution_from_row(row, "p"),
+            institution_id,
         )
         for row in rows
     ]

@@ -3,4 +3,4 @@ case facts, guidance, the usage-stop status, exclusion lists and the exposure ch
 
 # Loading the package starts watching: the register and the network announce person events and
 # refuse to go on with nobody listening (fukaiji.events).
-from fukaiji.protection import watch as _watch  # noqa: E402, F401
+from fukaiji.protection import watch as _watch  # noqa: F401

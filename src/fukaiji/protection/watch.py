@@ -65,7 +65,8 @@ def _message(
             by = "ご本人がマイナポータルで" if event.institution_code is None else f"{actor}が"
             return DeskMessageKind.MOVED_OUT, (
                 f"{who}について、{by}転出届を受け付けました（転出先: {destination}、"
-                f"転出予定日: {planned}）。保護は続いています。保護地域の見直しが必要か確認してください。"
+                f"転出予定日: {planned}）。保護は続いています。"
+                "保護地域の見直しが必要か確認してください。"
             )
         case PersonEventKind.MOVE_IN:
             return DeskMessageKind.MOVED_IN, (
@@ -126,9 +127,10 @@ def _count_and_alert(
     if recent is None or recent < ALERT_THRESHOLD or not _power_of_two(recent // ALERT_THRESHOLD):
         return
     what = "照会（住民の検索）" if event.kind is PersonEventKind.LOOKUP else "情報照会"
+    latest = _institution_name(session, event.institution_code)
     body = (
         f"注意: 宛名番号 {protection.addressee_number} の方について、この 7 日間に他の機関から"
-        f"{what}が {recent} 回ありました（直近: {_institution_name(session, event.institution_code)}）。"
+        f"{what}が {recent} 回ありました（直近: {latest}）。"
         "心当たりがなければ、相手の機関に確認してください。"
     )
     _add_message(session, protection, own, DeskMessageKind.ALERT, body, event)

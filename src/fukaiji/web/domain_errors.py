@@ -12,6 +12,7 @@ from fukaiji.jpki import errors as jpki_errors
 from fukaiji.network.errors import (
     DuplicateDepartment,
     DuplicateInstitution,
+    ProviderIsRouted,
     QueryNotPermitted,
     UnknownDepartment,
     UnknownInstitution,
@@ -74,6 +75,13 @@ def domain_problem(error: DomainError) -> Problem:
         return Problem(403, error.message, slug=error.reason.replace("_", "-"))
     if isinstance(error, _FORBIDDEN):
         return Problem(403, error.message, slug="query-not-permitted")
+    if isinstance(error, ProviderIsRouted):
+        return Problem(
+            422,
+            error.message,
+            slug="provider-is-routed",
+            errors=[FieldError(field="body.provider_code", message=error.message)],
+        )
     if isinstance(error, protection_errors.ProtectionAccessDenied):
         return Problem(403, error.message, slug="not-registering-desk")
     if isinstance(error, LedgerRejected):

@@ -23,7 +23,7 @@ from fukaiji.intermediate.models import NondisclosureRequester, SelfInfoItem
 from fukaiji.network import linkage as network_linkage
 from fukaiji.network.errors import QueryNotPermitted
 from fukaiji.network.legal_basis import shipped_legal_basis
-from fukaiji.network.linkage import InstitutionRef, QueryResult, RecordView
+from fukaiji.network.linkage import InstitutionRef, QueryResult, RecordView, Side
 from fukaiji.network.models import InstitutionKind, LinkageRecord, LinkageStatus
 from fukaiji.registry import service as registry
 from fukaiji.staff.roles import StaffRole
@@ -88,7 +88,15 @@ class AddresseeView(BaseModel):
 
 class QueryRequest(BaseModel):
     addressee_number: str = Field(min_length=1, max_length=40, description="照会者の宛名番号")
-    provider_code: str = Field(min_length=1, max_length=16, description="情報提供者の機関コード")
+    provider_code: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=16,
+        description=(
+            "情報提供者の機関コード。住所地の市区町村への照会では指定しません"
+            "（情報提供ネットワークシステムが照会先を決め、照会者には知らせません）"
+        ),
+    )
     affair_code: str = Field(min_length=1, max_length=16, description="事務コード (JM+14 桁)")
     item_code: str = Field(
         min_length=1, max_length=16, description="特定個人情報名コード (TM+14 桁)"
@@ -102,7 +110,10 @@ class QueryView(BaseModel):
     status: LinkageStatus
     status_label: str
     requester: InstitutionSummary
-    provider: InstitutionSummary
+    provider: InstitutionSummary | None = Field(
+        description="情報提供者。住所地の市区町村へ送られた照会では示しません"
+    )
+    routed: bool = Field(description="住所地の市区町村へ送られた照会か")
     affair_code: str
     affair_name: str
     item_code: str
@@ -110,8 +121,7 @@ class QueryView(BaseModel):
     legal_basis_entry: int
     content: dict[str, Any] | None
     version: int | None
-    requester_undisclosed: bool
-    provider_undisclosed: bool
+    requester_undisclosed: bool = Field(description="照会側（自機関）の不開示")
 
     @classmethod
     def of(cls, result: QueryResult) -> QueryView:
@@ -121,7 +131,8 @@ class QueryView(BaseModel):
             status=result.status,
             status_label=result.status.label,
             requester=InstitutionSummary.of(result.requester),
-            provider=InstitutionSummary.of(result.provider),
+            provider=None if result.provider is None else InstitutionSummary.of(result.provider),
+            routed=result.routed,
             affair_code=result.affair_code,
             affair_name=result.affair_name,
             item_code=result.item_code,
@@ -130,49 +141,57 @@ class QueryView(BaseModel):
             content=result.content,
             version=result.version,
             requester_undisclosed=result.requester_undisclosed,
-            provider_undisclosed=result.provider_undisclosed,
         )
 
 
 class RecordStaffView(BaseModel):
+    """A record as this institution's staff see it: its own side and its own flag only."""
+
     record_id: int
     requested_at: datetime
+    side: Side = Field(description="この機関が照会側か提供側か")
     status: LinkageStatus
     requester: InstitutionSummary
-    provider: InstitutionSummary
+    provider: InstitutionSummary | None
+    routed: bool
     affair_code: str
     item_code: str
     legal_basis_entry: int
-    requester_undisclosed: bool
-    provider_undisclosed: bool
+    undisclosed: bool = Field(description="自機関の側の不開示")
 
     @classmethod
     def of(cls, record: RecordView) -> RecordStaffView:
         return cls(
             record_id=record.record_id,
             requested_at=record.requested_at,
+            side=record.side,
             status=record.status,
             requester=InstitutionSummary.of(record.requester),
-            provider=InstitutionSummary.of(record.provider),
+            provider=None if record.provider is None else InstitutionSummary.of(record.provider),
+            routed=record.routed,
             affair_code=record.affair_code,
             item_code=record.item_code,
             legal_basis_entry=record.legal_basis_entry,
-            requester_undisclosed=record.requester_undisclosed,
-            provider_undisclosed=record.provider_undisclosed,
+            undisclosed=record.undisclosed,
         )
 
 
 class RecordFlags(BaseModel):
+    """The flag of the side this institution took part in; the other side's is not shown."""
+
     record_id: int
-    requester_undisclosed: bool
-    provider_undisclosed: bool
+    side: Side
+    undisclosed: bool
 
     @classmethod
-    def of(cls, record: LinkageRecord) -> RecordFlags:
+    def of(cls, record: LinkageRecord, institution_id: int) -> RecordFlags:
+        side = (
+            Side.REQUESTER if record.requester_institution_id == institution_id else Side.PROVIDER
+        )
         return cls(
             record_id=record.id,
-            requester_undisclosed=record.requester_undisclosed,
-            provider_undisclosed=record.provider_undisclosed,
+            side=side,
+            undisclosed=getattr(record, f"{side.value}_undisclosed"),
         )
 
 
@@ -421,7 +440,7 @@ def undisclose_record(
     record = network_linkage.undisclose_record(
         session, institution=institution, record_id=record_id, actor=principal.actor
     )
-    return RecordFlags.of(record)
+    return RecordFlags.of(record, institution.id)
 
 
 @router.post(

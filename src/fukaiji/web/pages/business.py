@@ -56,6 +56,7 @@ FORM_FIELD_OF = {
     "法令根拠": "legal_basis",
     "機関コード": "provider_code",
     "提供者": "provider_code",
+    "provider_code": "provider_code",
 }
 SELF_INFO_FIELD_OF = {
     "特定個人情報名コード": "item_code",
@@ -180,8 +181,14 @@ def _watched(session: Session, principal: Principal, institution: Institution, n
     )
 
 
-def _who(institution: InstitutionRef) -> str:
+def _who(institution: InstitutionRef | None) -> str:
+    if institution is None:
+        return ROUTED_PROVIDER
     return f"{institution.name}（{institution.code}）"
+
+
+# What the requester is told of a query the network routed: never which municipality.
+ROUTED_PROVIDER = "住所地の市区町村（情報提供ネットワークシステムが照会先を決めました）"
 
 
 def _record_row(record: RecordView) -> dict[str, Any]:
@@ -194,8 +201,8 @@ def _record_row(record: RecordView) -> dict[str, Any]:
         "affair": table.affair_name(record.affair_code) or record.affair_code,
         "item": table.item_name(record.item_code) or record.item_code,
         "status": record.status.label,
-        "requester_undisclosed": record.requester_undisclosed,
-        "provider_undisclosed": record.provider_undisclosed,
+        "side": record.side.label,
+        "undisclosed": record.undisclosed,
     }
 
 
@@ -223,10 +230,14 @@ def _registered_flash(items: list[SelfInfoItem], registered: int | None) -> str 
 def _basis_options(institution: Institution) -> list[tuple[str, str]]:
     """The rows of the legal basis table in which this institution may ask."""
     return [("", "選択してください")] + [
-        (str(row.entry), f"{row.affair_name} ／ {row.item_name}（提供者: {row.provider}）")
+        (str(row.entry), f"{row.affair_name} ／ {row.item_name}（提供者: {_provider_role(row)}）")
         for row in shipped_legal_basis()
         if row.requester.matches(institution)
     ]
+
+
+def _provider_role(row: LegalBasisRow) -> str:
+    return "住所地の市区町村" if row.provider.is_residence else str(row.provider)
 
 
 def _item_options(institution: Institution) -> list[tuple[str, str]]:
@@ -256,7 +267,7 @@ async def run_query(
             session,
             requester=_institution(session, principal),
             addressee_number=number,
-            provider_code=str(values.get("provider_code", "")).strip(),
+            provider_code=str(values.get("provider_code", "")).strip() or None,
             affair_code=row.affair_code,
             item_code=row.item_code,
             undisclosed=bool(values.get("query_undisclosed")),
@@ -293,7 +304,6 @@ def _result_view(result: QueryResult) -> dict[str, Any]:
         if content is None
         else [(key, _shown(value)) for key, value in content.items()],
         "requester_undisclosed": result.requester_undisclosed,
-        "provider_undisclosed": result.provider_undisclosed,
     }
 
 
