@@ -10,6 +10,7 @@ from datetime import date
 import pytest
 from tests.portal.conftest import PortalWorld, Resident, build_portal_world
 
+from fukaiji import intermediate
 from fukaiji.network.institutions import get_department
 from fukaiji.protection import exposure, service, status
 from fukaiji.protection.facts import CaseFacts
@@ -39,6 +40,15 @@ class Desk:
         fled_on: date | None = None,
         region: list[str] | None = None,
     ) -> Protection:
+        # She lives at the shelter without moving her 住民票 (住登外者): 大阪市 deals with her, so
+        # it has given her an addressee number; a desk may register only its own people.
+        intermediate.enrol(
+            self.world.session,
+            institution=self.world.osaka,
+            person_id=victim.id,
+            network_key=self.world.network_key,
+            actor=self.desk.actor,
+        )
         protection = service.register_protection(
             self.world.session,
             institution=self.world.osaka,

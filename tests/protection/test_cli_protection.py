@@ -114,6 +114,7 @@ def test_register_show_to_the_desk_another_department_and_another_institution(
     world: PortalWorld, cli: Cli
 ) -> None:
     victim = world.resident()
+    world.enrol(victim, world.osaka)  # 大阪市 deals with her at the shelter (住登外者)
     protection_id, number = register(
         cli, "--my-number", world.my_number(victim), "--card-left-behind"
     )
@@ -289,6 +290,7 @@ def test_the_exclusion_list_as_csv_and_who_is_to_be_watched(
         world.resident("次郎"),
         world.resident("三郎"),
     )
+    world.enrol(victim, world.osaka)  # 大阪市 deals with her at the shelter (住登外者)
     _, protected = register(cli, "--my-number", world.my_number(victim), "--card-left-behind")
     on_paper = world.enrol(listed_on_paper, world.osaka)
     not_watched = world.enrol(other, world.osaka)

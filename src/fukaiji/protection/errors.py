@@ -36,6 +36,20 @@ class ProtectionAccessDenied(ProtectionError):
     keep_changes = True
 
 
+class NotOwnPerson(ProtectionError):
+    """A desk tried to register someone who is neither a resident nor an addressee of its own
+    institution. Audited and told to the desks that protect her (commit it)."""
+
+    keep_changes = True
+
+    def __init__(self) -> None:
+        super().__init__(
+            "person",
+            "この方は自機関の住民でも、自機関で宛名番号を付番した方でもないため、登録できません。"
+            "保護対象者として登録できるのは、自機関が事務で関わっている方だけです。",
+        )
+
+
 class UnknownConsent(ProtectionError):
     pass
 

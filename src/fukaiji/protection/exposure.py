@@ -13,7 +13,7 @@ located there or its text names a place there (``fukaiji.protection.region``).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
@@ -36,6 +36,7 @@ from fukaiji.portal.states import GrantKind, ViewKind
 from fukaiji.protection.guidance import TOLL_FREE
 from fukaiji.protection.live_state import risky_grants
 from fukaiji.protection.models import Protection
+from fukaiji.protection.need_to_know import names_desk, sees_item_details
 from fukaiji.protection.region import ProtectedRegion
 from fukaiji.protection.service import judge, protected_region, protection_subject
 
@@ -72,15 +73,19 @@ class ExposedItem:
 
 @dataclass(frozen=True, slots=True)
 class ExposureReport:
+    """``details_withheld``: the desk is not in the shelter area (``need_to_know``), so ``items``
+    holds only the items naming its own institution, and any open path counts as exposure."""
+
     protection_id: uuid.UUID
     checked_at: datetime
     paths: tuple[OpenPath, ...]
     items: tuple[ExposedItem, ...]
+    details_withheld: bool = False
 
     @property
     def exposed(self) -> bool:
         """False is the answer "no exposure" (露出なし)."""
-        return bool(self.items)
+        return bool(self.items) or (self.details_withheld and bool(self.paths))
 
 
 def check_exposure(
@@ -91,24 +96,41 @@ def check_exposure(
     actor: str,
     now: datetime | None = None,
 ) -> ExposureReport:
-    now = now or utc_now()
-    region = protected_region(protection)
-    items: list[ExposedItem] = []
-    paths = open_paths(session, protection)
-    for path in paths:
-        view = _view_through(session, protection, path, network_key)
-        items.extend(exposed_items(view, path, region))
-    report = ExposureReport(protection.id, now, tuple(paths), tuple(items))
+    """The exposure check as the registering desk may see it (audited): every item for a
+    shelter-area desk, otherwise the paths and the desk's own items only (``need_to_know``)."""
+    report = full_exposure(session, protection, network_key=network_key, now=now)
     institution = session.get_one(Institution, protection.institution_id)
+    desk = InstitutionRef.of(institution)
+    if not sees_item_details(desk, protected_region(protection)):
+        own = tuple(item for item in report.items if names_desk(item.institutions, desk))
+        report = replace(report, items=own, details_withheld=True)
     audit.record(
         session,
         actor=actor,
         action="protection.exposure_checked",
         institution=institution.code,
         subject=protection_subject(protection.id),
-        details={"open_paths": len(paths), "exposed_items": len(items)},
+        details={
+            "open_paths": len(report.paths),
+            "exposed_items": len(report.items),
+            "details_withheld": report.details_withheld,
+        },
     )
     return report
+
+
+def full_exposure(
+    session: Session, protection: Protection, *, network_key: bytes, now: datetime | None = None
+) -> ExposureReport:
+    """Everything every open path shows that gives the region away. Not for a desk as it is:
+    ``check_exposure`` applies the need-to-know rule."""
+    region = protected_region(protection)
+    items: list[ExposedItem] = []
+    paths = open_paths(session, protection)
+    for path in paths:
+        view = _view_through(session, protection, path, network_key)
+        items.extend(exposed_items(view, path, region))
+    return ExposureReport(protection.id, now or utc_now(), tuple(paths), tuple(items))
 
 
 def open_paths(session: Session, protection: Protection) -> list[OpenPath]:

@@ -19,13 +19,16 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fukaiji import audit
+from fukaiji import audit, events
 from fukaiji.db.base import utc_now
+from fukaiji.events import PersonEvent, PersonEventKind
 from fukaiji.intermediate import NondisclosureRequester, enrol
+from fukaiji.intermediate.models import Addressee
 from fukaiji.intermediate.service import TOKYO, addressee_subject, tokyo_date
-from fukaiji.network.models import Department, Institution
+from fukaiji.network.models import Department, Institution, InstitutionKind
 from fukaiji.protection.errors import (
     InvalidProtection,
+    NotOwnPerson,
     ProtectionAccessDenied,
     ProtectionExists,
     UnknownProtection,
@@ -35,7 +38,7 @@ from fukaiji.protection.live_state import read_live_state
 from fukaiji.protection.models import ProtectedRegionCode, Protection
 from fukaiji.protection.region import ProtectedRegion, parse_region
 from fukaiji.protection.usage_stop import UsageStop, usage_stop
-from fukaiji.registry.models import Person
+from fukaiji.registry.models import Person, Residence
 from fukaiji.registry.service import person_subject
 
 MAX_SUPPORTER_BODY = 200
@@ -134,6 +137,7 @@ def register_protection(
     _check_department(session, institution, department_id)
     _check_persons(session, person_id, facts.perpetrator_id)
     _check_fled_on(fled_on, now)
+    _check_own_person(session, institution, person_id, actor, now)
     if _protection_of(session, institution.id, person_id) is not None:
         raise ProtectionExists(
             "person", "この機関では既に登録されています (already registered at this institution)"
@@ -166,7 +170,64 @@ def register_protection(
     # The status as it stands now is the baseline: only later changes are announced to the desk.
     protection.usage_stop_complete_seen = judge(session, protection)[2].complete
     _audit(session, protection, institution.code, actor, "protection.registered")
+    _announce(
+        session, PersonEventKind.PROTECTION_REGISTERED, person_id, institution.code, actor, now
+    )
     return protection
+
+
+def is_own_person(session: Session, institution: Institution, person_id: uuid.UUID) -> bool:
+    """A current resident of the institution's municipality, or an addressee it already has:
+    the people a desk deals with and so may protect (``need_to_know``)."""
+    if institution.kind == InstitutionKind.MUNICIPALITY.value:
+        lives_here = session.scalar(
+            select(Residence.id).where(
+                Residence.person_id == person_id,
+                Residence.moved_out_on.is_(None),
+                Residence.municipality_code == institution.municipality_code,
+            )
+        )
+        if lives_here is not None:
+            return True
+    known = session.scalar(
+        select(Addressee.id).where(
+            Addressee.institution_id == institution.id, Addressee.person_id == person_id
+        )
+    )
+    return known is not None
+
+
+def _check_own_person(
+    session: Session, institution: Institution, person_id: uuid.UUID, actor: str, now: datetime
+) -> None:
+    if is_own_person(session, institution, person_id):
+        return
+    audit.record(
+        session,
+        actor=actor,
+        action="protection.register_refused",
+        institution=institution.code,
+        subject=person_subject(person_id),
+        details={"reason": "not_own_person"},
+    )
+    _announce(session, PersonEventKind.PROTECTION_REFUSED, person_id, institution.code, actor, now)
+    raise NotOwnPerson()
+
+
+def _announce(
+    session: Session,
+    kind: PersonEventKind,
+    person_id: uuid.UUID,
+    institution_code: str,
+    actor: str,
+    now: datetime,
+) -> None:
+    events.announce(
+        session,
+        PersonEvent(
+            kind=kind, person_id=person_id, institution_code=institution_code, actor=actor, at=now
+        ),
+    )
 
 
 def update_protection(
@@ -186,14 +247,26 @@ def update_protection(
         _check_persons(session, protection.person_id, facts.perpetrator_id)
         for column, value in _fact_columns(facts).items():
             setattr(protection, column, value)
+    region_changed = False
     if region_codes is not None:
         region = parse_region(region_codes)
+        region_changed = set(region.codes) != {code.code for code in protection.region}
         protection.region = [ProtectedRegionCode(code=code) for code in region.codes]
     if fled_on is not None:
         _check_fled_on(fled_on, now or utc_now())
         protection.fled_on = fled_on
     session.flush()
     _audit(session, protection, viewer.institution_code, viewer.actor, "protection.updated")
+    if region_changed:
+        # The other desks protecting her are told that it changed, never to what.
+        _announce(
+            session,
+            PersonEventKind.REGION_CHANGED,
+            protection.person_id,
+            viewer.institution_code,
+            viewer.actor,
+            now or utc_now(),
+        )
     return protection
 
 

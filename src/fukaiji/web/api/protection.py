@@ -328,6 +328,12 @@ class ExposureView(BaseModel):
     checked_at: datetime
     paths: list[PathView]
     items: list[ExposedItemView]
+    details_withheld: bool = Field(
+        description=(
+            "保護地域の外の窓口には、自機関の項目だけを示します。"
+            "このとき、経路が開いていれば露出ありとします"
+        )
+    )
 
     @classmethod
     def of(cls, report: ExposureReport) -> ExposureView:
@@ -335,6 +341,7 @@ class ExposureView(BaseModel):
             protection_id=report.protection_id,
             exposed=report.exposed,
             verdict=EXPOSED if report.exposed else NOT_EXPOSED,
+            details_withheld=report.details_withheld,
             checked_at=report.checked_at,
             paths=[PathView.of(path) for path in report.paths],
             items=[ExposedItemView.of(item) for item in report.items],

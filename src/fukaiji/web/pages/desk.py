@@ -347,6 +347,7 @@ def _exposure(
     ]
     return {
         "exposed": report.exposed,
+        "details_withheld": report.details_withheld,
         "checked_at": tokyo_time(report.checked_at),
         "sections": sections,
         "protection_id": protection.id,
