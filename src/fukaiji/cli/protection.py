@@ -459,8 +459,8 @@ def exposure(
         return
     if report.details_withheld:
         console.print(
-            "この窓口は保護地域の中の市区町村・都道府県ではないため、項目は自機関のものだけを"
-            "表示します。経路が開いている間は、加害者から見える情報があるものとして扱ってください。"
+            "この窓口は保護地域の中の市区町村・都道府県ではないため、項目ごとの内容は表示しません。"
+            "経路が開いている間は、加害者から見える情報があるものとして扱ってください。"
         )
     console.print(f"[red]✗[/red] 保護地域が分かる情報 {len(report.items)} 件 (exposed items)")
     console.print(_exposure_table(report.items))

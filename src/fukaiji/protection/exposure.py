@@ -36,7 +36,7 @@ from fukaiji.portal.states import GrantKind, ViewKind
 from fukaiji.protection.guidance import TOLL_FREE
 from fukaiji.protection.live_state import risky_grants
 from fukaiji.protection.models import Protection
-from fukaiji.protection.need_to_know import names_desk, sees_item_details
+from fukaiji.protection.need_to_know import sees_item_details
 from fukaiji.protection.region import ProtectedRegion
 from fukaiji.protection.service import judge, protected_region, protection_subject
 
@@ -74,7 +74,7 @@ class ExposedItem:
 @dataclass(frozen=True, slots=True)
 class ExposureReport:
     """``details_withheld``: the desk is not in the shelter area (``need_to_know``), so ``items``
-    holds only the items naming its own institution, and any open path counts as exposure."""
+    is empty and any open path counts as exposure."""
 
     protection_id: uuid.UUID
     checked_at: datetime
@@ -97,13 +97,17 @@ def check_exposure(
     now: datetime | None = None,
 ) -> ExposureReport:
     """The exposure check as the registering desk may see it (audited): every item for a
-    shelter-area desk, otherwise the paths and the desk's own items only (``need_to_know``)."""
+    shelter-area desk, otherwise the paths and their measures only (``need_to_know``)."""
     report = full_exposure(session, protection, network_key=network_key, now=now)
     institution = session.get_one(Institution, protection.institution_id)
     desk = InstitutionRef.of(institution)
-    if not sees_item_details(desk, protected_region(protection)):
-        own = tuple(item for item in report.items if names_desk(item.institutions, desk))
-        report = replace(report, items=own, details_withheld=True)
+    region = protected_region(protection)
+    if sees_item_details(desk, region):
+        shown = tuple(shown_to_desk(item, desk, region) for item in report.items)
+        report = replace(report, items=shown)
+    else:
+        # Not even the desk's own items: which of them hit depends on the region it typed.
+        report = replace(report, items=(), details_withheld=True)
     audit.record(
         session,
         actor=actor,
@@ -117,6 +121,20 @@ def check_exposure(
         },
     )
     return report
+
+
+def shown_to_desk(item: ExposedItem, desk: InstitutionRef, region: ProtectedRegion) -> ExposedItem:
+    """The item naming only institutions of the region and the desk itself: a record between
+    the desk and an institution outside the region would otherwise name that institution, which
+    for a desk that chose its own prefecture as the region may be the shelter."""
+    kept = tuple(i for i in item.institutions if region.covers(i) or i.id == desk.id)
+    if kept == item.institutions:
+        return item
+    measures = tuple(
+        FLAG_MEASURE_UNNAMED if measure == _flag_measure(item.institutions, region) else measure
+        for measure in item.measures
+    )
+    return replace(item, institutions=kept, measures=measures)
 
 
 def full_exposure(
@@ -237,6 +255,11 @@ def _exposed(
     return ExposedItem(
         path, view, item_id, title, item.institutions, reasons, (item_measure, path.measure)
     )
+
+
+FLAG_MEASURE_UNNAMED = (
+    "この項目を記録した機関で不開示措置を申し出て不開示フラグを設定する（過去の記録も不開示になる）"
+)
 
 
 def _flag_measure(institutions: tuple[InstitutionRef, ...], region: ProtectedRegion) -> str:

@@ -10,12 +10,14 @@ The tightest rule that still lets a shelter-area desk work:
   government (prefecture or municipality) located in the protected region, whose region reaches
   no prefecture but its own. Every other desk — a national body such as 日本年金機構, the old home
   municipality, a desk whose region lies in another prefecture — sees the open paths and the
-  measures that close them, and of the items only those naming its own institution, which it
-  holds anyway. Otherwise a desk could set the region to each prefecture in turn and read the
-  answer as a map of where her portal shows something (issue 14, attack 2).
+  measures that close them, and no item: not even its own, since which of them give "the region"
+  away depends on the region it typed. Otherwise a desk could set the region to each prefecture
+  in turn and read the answer as a map of where her portal shows something (issue 14, attack 2).
+- A shelter-area desk's items name only institutions of the region and the desk itself: a record
+  shared with an institution outside the region does not name that institution.
 - What is left: an old home municipality in the same prefecture as the shelter may register her
   (she is still its addressee) with its own prefecture as the region and see that prefecture's
-  items. That registration raises an alert to every desk already protecting her, is audited, and
+  items (never naming an institution outside that prefecture). That registration raises an alert to every desk already protecting her, is audited, and
   the masking of the portal views (issue 15) keeps those items from the perpetrator.
 """
 
@@ -33,8 +35,3 @@ def sees_item_details(desk: InstitutionRef, region: ProtectedRegion) -> bool:
     return (
         desk.kind in LOCAL_GOVERNMENTS and region.covers(desk) and len(region.prefecture_codes) == 1
     )
-
-
-def names_desk(institutions: tuple[InstitutionRef, ...], desk: InstitutionRef) -> bool:
-    """Whether an item names the desk's own institution (what it holds itself)."""
-    return any(institution.id == desk.id for institution in institutions)

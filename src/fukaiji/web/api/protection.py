@@ -330,7 +330,7 @@ class ExposureView(BaseModel):
     items: list[ExposedItemView]
     details_withheld: bool = Field(
         description=(
-            "保護地域の外の窓口には、自機関の項目だけを示します。"
+            "保護地域の外の窓口には項目を示しません。"
             "このとき、経路が開いていれば露出ありとします"
         )
     )
