@@ -178,8 +178,8 @@ def records(institution: Institution, addressee: Addressee) -> None:
         grid.add_row(
             str(record.record_id),
             record.requested_at.isoformat(timespec="seconds"),
-            record.requester.code,
-            "住所地の市区町村" if record.provider is None else record.provider.code,
+            record.requester_role if record.requester is None else record.requester.code,
+            record.provider_role if record.provider is None else record.provider.code,
             record.affair_code,
             record.item_code,
             record.status.label,

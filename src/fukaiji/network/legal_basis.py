@@ -101,6 +101,7 @@ class LegalBasisTable:
         self._by_affair_item: dict[tuple[str, str], list[LegalBasisRow]] = {}
         for row in self.rows:
             self._by_affair_item.setdefault((row.affair_code, row.item_code), []).append(row)
+        self._by_entry = {row.entry: row for row in self.rows}
         self._affairs = {row.affair_code: row.affair_name for row in self.rows}
         self._items = {row.item_code: row.item_name for row in self.rows}
 
@@ -138,6 +139,9 @@ class LegalBasisTable:
             f"{row.requester}→{row.provider}"
             for row in self._by_affair_item.get((affair_code, item_code), ())
         )
+
+    def entry(self, number: int) -> LegalBasisRow | None:
+        return self._by_entry.get(number)
 
     def affair_name(self, affair_code: str) -> str | None:
         return self._affairs.get(affair_code)

@@ -520,14 +520,19 @@ class Side(StrEnum):
 class RecordView:
     """A record as the staff of one party see it: their own side's 不開示 flag only (the other
     party's flag would tell them that a shelter-area institution protects her), the status as
-    that party may know it, and no provider where the network chose it for the requester.
+    that party may know it, and the other party only where this party chose it: the requester
+    sees the provider it named (not one the network routed to), the provider sees only the
+    requester's role in the legal basis table — which municipality asked about her is where she
+    went (ケース①: the shelter asks the old home for 地方税関係情報).
     Not for the portal: the portal reads only through ``fukaiji.intermediate.display``."""
 
     record_id: int
     requested_at: datetime
     side: Side
-    requester: InstitutionRef
+    requester: InstitutionRef | None
+    requester_role: str
     provider: InstitutionRef | None
+    provider_role: str
     affair_code: str
     item_code: str
     legal_basis_entry: int
@@ -543,12 +548,15 @@ def party_view(
     side = Side.REQUESTER if record.requester_institution_id == viewer_id else Side.PROVIDER
     as_requester = side is Side.REQUESTER
     status = LinkageStatus(record.status)
+    row = shipped_legal_basis().entry(record.legal_basis_entry)
     return RecordView(
         record_id=record.id,
         requested_at=record.requested_at,
         side=side,
-        requester=requester,
+        requester=requester if as_requester else None,
+        requester_role=str(row.requester) if row else requester.kind.label,
         provider=None if as_requester and record.routed else provider,
+        provider_role=str(row.provider) if row else provider.kind.label,
         affair_code=record.affair_code,
         item_code=record.item_code,
         legal_basis_entry=record.legal_basis_entry,

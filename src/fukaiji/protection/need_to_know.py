@@ -17,8 +17,13 @@ The tightest rule that still lets a shelter-area desk work:
   shared with an institution outside the region does not name that institution.
 - What is left: an old home municipality in the same prefecture as the shelter may register her
   (she is still its addressee) with its own prefecture as the region and see that prefecture's
-  items (never naming an institution outside that prefecture). That registration raises an alert to every desk already protecting her, is audited, and
-  the masking of the portal views (issue 15) keeps those items from the perpetrator.
+  items (never naming an institution outside that prefecture). That registration raises an
+  alert to every desk already protecting her and is audited; the masking of the portal views
+  (issue 15) keeps those items from the perpetrator.
+- **Records between institutions.** Each party sees its own side's 不開示 flag only. The
+  requester sees the provider it named, never one the network routed to (住所地市町村長); the
+  provider sees only the requester's role, since which municipality asked about her is where she
+  went. A requester cannot tell "unknown to the provider" from "no data".
 """
 
 from __future__ import annotations

@@ -151,8 +151,14 @@ class RecordStaffView(BaseModel):
     requested_at: datetime
     side: Side = Field(description="この機関が照会側か提供側か")
     status: LinkageStatus
-    requester: InstitutionSummary
-    provider: InstitutionSummary | None
+    requester: InstitutionSummary | None = Field(
+        description="照会者。提供側には示しません（照会者の役割だけを示します）"
+    )
+    requester_role: str = Field(description="法令根拠表での情報照会者の役割")
+    provider: InstitutionSummary | None = Field(
+        description="情報提供者。住所地の市区町村へ送られた照会では照会側に示しません"
+    )
+    provider_role: str = Field(description="法令根拠表での情報提供者の役割")
     routed: bool
     affair_code: str
     item_code: str
@@ -166,8 +172,10 @@ class RecordStaffView(BaseModel):
             requested_at=record.requested_at,
             side=record.side,
             status=record.status,
-            requester=InstitutionSummary.of(record.requester),
+            requester=None if record.requester is None else InstitutionSummary.of(record.requester),
+            requester_role=record.requester_role,
             provider=None if record.provider is None else InstitutionSummary.of(record.provider),
+            provider_role=record.provider_role,
             routed=record.routed,
             affair_code=record.affair_code,
             item_code=record.item_code,

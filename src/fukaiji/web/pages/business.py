@@ -187,6 +187,11 @@ def _who(institution: InstitutionRef | None) -> str:
     return f"{institution.name}（{institution.code}）"
 
 
+def _party(institution: InstitutionRef | None, role: str) -> str:
+    """The other party where this institution may know it, else its role in the table."""
+    return _who(institution) if institution is not None else f"{role}（機関名は示しません）"
+
+
 # What the requester is told of a query the network routed: never which municipality.
 ROUTED_PROVIDER = "住所地の市区町村（情報提供ネットワークシステムが照会先を決めました）"
 
@@ -196,8 +201,8 @@ def _record_row(record: RecordView) -> dict[str, Any]:
     return {
         "id": record.record_id,
         "at": tokyo_time(record.requested_at),
-        "requester": _who(record.requester),
-        "provider": _who(record.provider),
+        "requester": _party(record.requester, record.requester_role),
+        "provider": _party(record.provider, record.provider_role),
         "affair": table.affair_name(record.affair_code) or record.affair_code,
         "item": table.item_name(record.item_code) or record.item_code,
         "status": record.status.label,
