@@ -26,6 +26,7 @@ class PersonEventKind(StrEnum):
     MOVE_IN = "move_in"  # 転入 completed at the destination
     MOVE_REFUSED = "move_refused"  # a 転入 tried without a 転出 naming this municipality
     LOOKUP = "lookup"  # staff looked the person up (by 個人番号, id or addressee number)
+    ENROLLED = "enrolled"  # an institution gave her an addressee number for the first time
     QUERY = "query"  # a 情報照会 about the person reached a provider
     PROTECTION_REGISTERED = "protection_registered"
     PROTECTION_REFUSED = "protection_refused"  # a desk tried to register someone not its own

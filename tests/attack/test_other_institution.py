@@ -306,3 +306,21 @@ def test_every_query_about_her_from_outside_is_told_to_her_desk(
     assert all("千代田区" in body and "児童手当" in body for body in queries)
     # Three in a week from outside: an alert as well.
     assert any(kind == "alert" and "3 回" in body for kind, body in told)
+
+
+def test_an_addressee_number_given_her_elsewhere_alerts_her_desk(
+    world: PortalWorld, client: TestClient, as_staff: AsStaff, make_staff, hanako: Resident
+) -> None:
+    """Enrolling her is the step before a desk may register her: her desk hears of it at once."""
+    clerk = make_staff("sapporo_clerk", StaffRole.BUSINESS_DESK, institution_code="011002")
+    her_number = world.my_number(hanako)
+    world.session.commit()
+    enrolled = client.post(
+        f"{API}/institutions/011002/addressees",
+        json={"my_number": her_number},
+        headers=as_staff(clerk),
+    )
+    assert enrolled.status_code in (200, 201), enrolled.text
+    assert_no_shelter_marker(enrolled.text)
+    alerts = [body for kind, body in osaka_messages(world) if kind == "alert"]
+    assert any("札幌市" in body and "宛名番号" in body for body in alerts)

@@ -22,8 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from fukaiji import audit
+from fukaiji import audit, events
 from fukaiji.db.base import utc_now
+from fukaiji.events import PersonEvent, PersonEventKind
 from fukaiji.identifiers import AddresseeNumber
 from fukaiji.intermediate.addressee_files import AddresseeRow, RowFault
 from fukaiji.intermediate.errors import UnknownAddressee
@@ -75,6 +76,16 @@ def enrol(
         institution=institution.code,
         subject=addressee_subject(institution.code, existing),
         details={"person": person_subject(person_id)},
+    )
+    events.announce(
+        session,
+        PersonEvent(
+            kind=PersonEventKind.ENROLLED if created else PersonEventKind.LOOKUP,
+            person_id=person_id,
+            institution_code=institution.code,
+            actor=actor,
+            at=now,
+        ),
     )
     return Enrolment(existing, created)
 

@@ -6,8 +6,9 @@ listener turns those about a protected person into messages to each registering 
 - her 転出 and 転入 (the protection goes on; the desk may need to change the region);
 - every 情報照会 about her that reached a provider, with who asked under which legal-basis row
   (the law still requires an answer, so the desk is told rather than the query refused);
-- alerts: a 転入 tried without her 転出, a protection registered or refused elsewhere, a change
-  of region at another desk, and repeated lookups or queries from outside in a short time.
+- alerts: a 転入 tried without her 転出, a new addressee number given her elsewhere (the step
+  before a desk may register her), a protection registered or refused elsewhere, a change of
+  region at another desk, and repeated lookups or queries from outside in a short time.
 
 Only activity from outside the protecting institution is counted for alerts: a desk's own
 colleagues looking her up are the institution's own business (機関内での情報共有). No message
@@ -83,6 +84,11 @@ def _message(
                 f"{who}について、{actor}から情報照会がありました（法令根拠表の第"
                 f"{event.details.get('legal_basis_entry')}項: {event.details.get('affair_name')}、"
                 f"{event.details.get('item_name')}）。"
+            )
+        case PersonEventKind.ENROLLED if outside:
+            return DeskMessageKind.ALERT, (
+                f"{actor}が、{who}に宛名番号を付番しました（その機関で初めて扱う方として登録"
+                "されました）。心当たりがなければ、相手の機関に確認してください。"
             )
         case PersonEventKind.PROTECTION_REGISTERED if outside:
             return DeskMessageKind.ALERT, (
