@@ -324,3 +324,35 @@ def test_an_addressee_number_given_her_elsewhere_alerts_her_desk(
     assert_no_shelter_marker(enrolled.text)
     alerts = [body for kind, body in osaka_messages(world) if kind == "alert"]
     assert any("札幌市" in body and "宛名番号" in body for body in alerts)
+
+
+def test_the_desk_reads_what_was_told_on_its_screen(
+    world: PortalWorld, client: TestClient, as_staff: AsStaff, make_staff, hanako: Resident
+) -> None:
+    clerk = make_staff("chiyoda_clerk", StaffRole.BUSINESS_DESK, institution_code="131016")
+    at_chiyoda = world.enrol(hanako, world.chiyoda)
+    world.session.commit()
+    client.post(
+        f"{API}/institutions/131016/queries",
+        json={
+            "addressee_number": at_chiyoda,
+            "provider_code": "141003",
+            "affair_code": CHILD_ALLOWANCE,
+            "item_code": LOCAL_TAX,
+        },
+        headers=as_staff(clerk),
+    )
+    screen = TestClient(client.app)
+    log_in_on_screen(
+        screen,
+        make_staff(
+            "osaka_desk_screen",
+            StaffRole.CONSULTATION_DESK,
+            institution_code="271004",
+            department="DV相談窓口",
+        ),
+    )
+    page = screen.get("/staff/protections")
+    assert page.status_code == 200, page.text
+    assert "情報照会" in page.text and "東京都千代田区から情報照会がありました" in page.text
+    screen.close()

@@ -206,7 +206,7 @@ def test_exposure_shows_the_items_until_the_card_is_suspended_then_the_sweep_lif
     assert "保護対象者 1 件" in cli.ok("sweep", *OSAKA).output
     assert "保護対象者 0 件" in cli.ok("sweep").output  # announced once
     messages = cli.ok("messages", *DESK).output
-    assert "除外解除" in messages and "新着" in messages and at_osaka in messages
+    assert "除外の解除" in messages and "新着" in messages and at_osaka in messages
     assert "0 件" in cli.ok("messages", *DESK, "--unread").output
     shown = cli.ok("show", protection_id, *DESK).output
     assert "利用停止手続: 完了" in shown and "宛先除外: 解除" in shown

@@ -113,12 +113,6 @@ _OPTIONS = {
     "note": "--note",
     "文字コード": "--encoding",
 }
-_MESSAGE_KINDS = {
-    DeskMessageKind.EXCLUSION_LIFTED.value: "除外解除",
-    DeskMessageKind.EXCLUSION_RESTORED.value: "除外再開",
-}
-
-
 # ---- shared helpers -------------------------------------------------------------------------
 
 
@@ -588,7 +582,7 @@ def desk_messages(
     department: Department,
     unread: Annotated[bool, typer.Option("--unread", help="未読だけ表示します")] = False,
 ) -> None:
-    """自部署へのお知らせ (除外の解除・再開) を表示し、既読にします (messages to the desk)."""
+    """自部署へのお知らせ（除外の解除・再開、転出・転入、他機関からの情報照会、注意）を表示し、既読にします。"""
     now = utc_now()
     found = _run(
         lambda session: messages.desk_messages(
@@ -602,7 +596,7 @@ def desk_messages(
     for message in found:
         grid.add_row(
             _local(message.created_at),
-            _MESSAGE_KINDS.get(message.kind, message.kind),
+            DeskMessageKind(message.kind).label,
             escape(message.body),
             "新着" if message.read_at == now else "",
         )

@@ -42,3 +42,18 @@ class DeskMessageKind(StrEnum):
     QUERY = "query"
     REGION_CHANGED = "region_changed"
     ALERT = "alert"
+
+    @property
+    def label(self) -> str:
+        return _MESSAGE_LABELS[self]
+
+
+_MESSAGE_LABELS = {
+    DeskMessageKind.EXCLUSION_LIFTED: "除外の解除",
+    DeskMessageKind.EXCLUSION_RESTORED: "除外の再開",
+    DeskMessageKind.MOVED_OUT: "転出",
+    DeskMessageKind.MOVED_IN: "転入",
+    DeskMessageKind.QUERY: "情報照会",
+    DeskMessageKind.REGION_CHANGED: "保護地域の変更",
+    DeskMessageKind.ALERT: "注意",
+}

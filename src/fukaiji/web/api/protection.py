@@ -616,7 +616,7 @@ def list_protections(
 @router.get(
     "/protections/messages",
     response_model=list[DeskMessageView],
-    summary="自部署へのお知らせ (除外の解除・再開)",
+    summary="自部署へのお知らせ（除外の解除・再開、転出・転入、他機関からの情報照会、注意）",
 )
 def list_messages(
     session: Database,

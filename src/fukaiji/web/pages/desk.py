@@ -80,12 +80,6 @@ DONE_MESSAGES = {
     "consent": "同意を記録しました。",
     "withdrawn": "同意を取り消しました。",
 }
-MESSAGE_LABELS = {
-    DeskMessageKind.EXCLUSION_LIFTED: "除外の解除",
-    DeskMessageKind.EXCLUSION_RESTORED: "除外の再開",
-}
-
-
 # ---- reading forms ----------------------------------------------------------------------------
 
 
@@ -187,7 +181,7 @@ def protections(request: Request, session: Database, principal: DeskScreen) -> H
     shown = [
         {
             "protection_id": message.protection_id,
-            "kind": MESSAGE_LABELS[DeskMessageKind(message.kind)],
+            "kind": DeskMessageKind(message.kind).label,
             "body": message.body,
             "created_at": tokyo_time(message.created_at),
             "new": message.read_at == now,
