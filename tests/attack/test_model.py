@@ -45,8 +45,9 @@ report (tests/attack/test_regressions.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -83,6 +84,7 @@ from fukaiji.protection.facts import CaseFacts
 from fukaiji.protection.models import Protection
 from fukaiji.protection.region import parse_region
 from fukaiji.protection.service import Requester, Viewer
+from fukaiji.registry import moves
 from fukaiji.registry import service as registry
 
 # ---- the places ------------------------------------------------------------------------------
@@ -102,6 +104,8 @@ NOTICE_BODIES = {
 }
 CATEGORIES = ("benefit", "tax")
 MOVES = {OSAKA: "梅田一丁目1番1号", CHIYODA: "千代田一丁目2番2号", YOKOHAMA: "日本大通1番地"}
+
+TOKYO = ZoneInfo("Asia/Tokyo")
 
 PERPETRATOR, BYSTANDER = "perpetrator", "bystander"
 CARD_PATH: tuple[str, int | None] = (PathKind.CARD.value, None)
@@ -566,14 +570,36 @@ def victim_machine(session: Session, engine: Engine) -> type[RuleBasedStateMachi
         @rule(code=st.sampled_from(sorted(MOVES)))
         def move(self, code: str) -> None:
             self.moves += 1
-            registry.move(
-                session,
-                person_id=self.victim.id,
-                municipality_code=code,
-                address_line=MOVES[code],
-                moved_on=date(2025, 1, 1) + timedelta(days=self.moves),
-                actor="test:window",
-            )
+            # A 転出届 at her municipality and the 転入 at the destination, or a 転居 within it;
+            # each later than the one before, within the legal periods of today.
+            moved_on = datetime.now(TOKYO).date() - timedelta(days=10 - self.moves)
+            current = registry.get_person(session, self.victim.id).current_residence
+            if current.municipality_code == code:
+                moves.relocate(
+                    session,
+                    municipality_code=code,
+                    person_id=self.victim.id,
+                    address_line=MOVES[code],
+                    moved_on=moved_on,
+                    actor="test:window",
+                )
+            else:
+                moves.record_move_out(
+                    session,
+                    person_id=self.victim.id,
+                    destination_code=code,
+                    planned_on=moved_on,
+                    actor="test:window",
+                    municipality_code=current.municipality_code,
+                )
+                moves.complete_move_in(
+                    session,
+                    municipality_code=code,
+                    my_number=registry.current_my_number(session, self.victim.id),
+                    address_line=MOVES[code],
+                    moved_on=moved_on,
+                    actor="test:window",
+                )
             jpki.on_address_change(session, person_id=self.victim.id, actor="test:window")
             self._commit()  # the 利用者証明用 certificate stays valid: no path changes
 

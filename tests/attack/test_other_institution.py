@@ -18,15 +18,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from tests.portal.conftest import PortalWorld, Resident, build_portal_world
 from tests.screens.conftest import log_in_on_screen
-from tests.web.conftest import (  # noqa: F401  fixtures
-    TEST_SETTINGS,
-    AsStaff,
-    StaffLogin,
-    app_client,
-    as_staff,
-    client,
-    make_staff,
-)
+from tests.web.conftest import TEST_SETTINGS, AsStaff, StaffLogin
 
 from fukaiji.audit.models import AuditEntry
 from fukaiji.network.codes import NETWORK_KEY_PURPOSE

@@ -26,7 +26,11 @@ class UnknownProtection(ProtectionError):
 
 
 class ProtectionExists(ProtectionError):
-    """The institution already protects this person (one record per institution and person)."""
+    """The institution already protects this person (one record per institution and person).
+    Audited before it is raised (commit it): a second registration may be another desk of the
+    same institution looking for her."""
+
+    keep_changes = True
 
 
 class ProtectionAccessDenied(ProtectionError):

@@ -139,9 +139,8 @@ def register_protection(
     _check_fled_on(fled_on, now)
     _check_own_person(session, institution, person_id, actor, now)
     if _protection_of(session, institution.id, person_id) is not None:
-        raise ProtectionExists(
-            "person", "この機関では既に登録されています (already registered at this institution)"
-        )
+        _refuse_registration(session, institution, person_id, actor, "exists")
+        raise ProtectionExists("person", "この方は、この機関で既に登録されています。")
     enrolment = enrol(
         session,
         institution=institution,
@@ -202,16 +201,22 @@ def _check_own_person(
 ) -> None:
     if is_own_person(session, institution, person_id):
         return
+    _refuse_registration(session, institution, person_id, actor, "not_own_person")
+    _announce(session, PersonEventKind.PROTECTION_REFUSED, person_id, institution.code, actor, now)
+    raise NotOwnPerson()
+
+
+def _refuse_registration(
+    session: Session, institution: Institution, person_id: uuid.UUID, actor: str, reason: str
+) -> None:
     audit.record(
         session,
         actor=actor,
         action="protection.register_refused",
         institution=institution.code,
         subject=person_subject(person_id),
-        details={"reason": "not_own_person"},
+        details={"reason": reason},
     )
-    _announce(session, PersonEventKind.PROTECTION_REFUSED, person_id, institution.code, actor, now)
-    raise NotOwnPerson()
 
 
 def _announce(
