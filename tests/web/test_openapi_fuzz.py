@@ -38,7 +38,7 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import Engine
 from tests.portal.conftest import PortalWorld, Resident
 from tests.protection.conftest import Desk, _viewer
-from tests.web.conftest import TEST_SETTINGS
+from tests.web.conftest import TEST_SETTINGS, login
 from tests.web.test_portal_api import card_login
 from tests.web.test_portal_api import world as world
 
@@ -56,6 +56,7 @@ from fukaiji.staff.roles import StaffRole
 from fukaiji.web import create_app
 from fukaiji.web.api import API_PREFIX
 from fukaiji.web.api import portal as portal_api
+from fukaiji.web.deps import SESSION_COOKIE
 from fukaiji.web.portal_deps import PORTAL_COOKIE
 
 # Examples per operation: 85 operations in all, 21 of them the resident's (/api/v1/portal).
@@ -101,6 +102,10 @@ class FuzzWorld:
     # Deliberately not markers: institution codes and names, department names (a public
     # directory every caller may read) and small integer ids (they occur everywhere).
     foreign_ids: list[str] = field(default_factory=list)
+    # 逃子: 千代田区's resident on paper, who fled to 大阪市 and is protected there. 千代田区 may
+    # see her (name, numbers), but an answer about her must carry nothing of the region or of
+    # the protection (issue 14): her identifiers, and the markers that must not go with them.
+    fled_ids: list[str] = field(default_factory=list)
 
     def add(self, side: dict[str, list[str]], name: str, value: object) -> None:
         side.setdefault(name, []).append(str(value))
@@ -294,8 +299,60 @@ def fuzz_world(world: PortalWorld, make_staff, engine: Engine) -> FuzzWorld:
         str(hidden_notice),
         key.prefix,
     ]
+    add_fled_person(world, fuzz)
     world.session.commit()  # on SQLite, even a read holds the lock until it ends
     return fuzz
+
+
+# The protected region (大阪市, so all of 大阪府) as a text may name it, and the protection.
+REGION_MARKERS = ("大阪", "オオサカ", "ｵｵｻｶ", "おおさか", "osaka", "Osaka", "270008", "271004")
+PROTECTION_MARKERS = ("保護", "不開示", "DV", "加害者", "避難")
+
+
+def add_fled_person(world: PortalWorld, fuzz: FuzzWorld) -> None:
+    """逃子 lived in 千代田区 and still does on paper; at the shelter 大阪市 deals with her, asked
+    千代田区 for her 地方税関係情報, registered her protection and flagged her."""
+    fled = world.resident("逃子", "鈴木")
+    at_chiyoda = world.enrol(fled, world.chiyoda)
+    at_osaka = world.enrol(fled, world.osaka)
+    world.register(world.chiyoda, at_chiyoda)
+    world.query(world.osaka, at_osaka, world.chiyoda)
+    world.session.commit()
+    desk = Desk(
+        world,
+        desk=_viewer(world, OTHER, "DV相談窓口", "staff:osaka-desk"),
+        tax=_viewer(world, OTHER, "税務課", "staff:osaka-tax"),
+        outsider=_viewer(world, OWN, "DV相談窓口", "staff:chiyoda-desk"),
+    )
+    protection = desk.register(fled, card_left_behind=True)
+    world.flag(world.osaka, at_osaka)
+    world.session.commit()
+    fuzz.add(fuzz.own, "person_id", fled.id)
+    fuzz.add(fuzz.own, "number", at_chiyoda)
+    fuzz.add(fuzz.foreign, "protection_id", protection.id)
+    fuzz.add(fuzz.foreign, "number", at_osaka)
+    fuzz.foreign_ids += [str(protection.id), at_osaka]
+    fuzz.fled_ids = [str(fled.id), at_chiyoda, world.my_number(fled)]
+
+
+def assert_nothing_of_her_shelter(
+    fuzz: FuzzWorld, case: schemathesis.Case, response: schemathesis.Response
+) -> None:
+    """An answer that concerns 逃子 (asked about her, or naming her) carries no marker of the
+    region and, when it succeeds, none of the protection. The directory of institutions is
+    public and names every place, so it is left out."""
+    if (case.method.upper(), case.path) == DIRECTORY:
+        return
+    text, asked = body_text(response.content), request_text(response)
+    if not any(marker in text or marker in asked for marker in fuzz.fled_ids):
+        return
+    markers = list(REGION_MARKERS)
+    if 200 <= response.status_code < 300:
+        markers += PROTECTION_MARKERS
+    leaked = [marker for marker in markers if marker in text and marker not in asked]
+    headers = json.dumps(dict(response.headers), ensure_ascii=False)
+    leaked += [marker for marker in REGION_MARKERS if marker in headers]
+    assert not leaked, f"the shelter or her protection {leaked}: {describe(case, response)}"
 
 
 def body_text(content: bytes) -> str:
@@ -428,12 +485,48 @@ def test_staff_of_each_role_get_no_error_and_no_other_institutions_data(
             case.validate_response(response, checks=CHECKS, headers=headers)
             assert_no_foreign_data(fuzz_world, case, response)
             assert_not_reached(fuzz_world, case, response)
+            assert_nothing_of_her_shelter(fuzz_world, case, response)
             if is_portal(case.operation) and case.path not in PUBLIC:
                 assert response.status_code == 401, describe(case, response)
 
         for operation in operations_of(engine):
             fuzz_operation(operation, EXAMPLES_PER_OPERATION_PER_ROLE, call)
         assert client.get(f"{API_PREFIX}/auth/me", headers=headers).status_code == 200
+
+
+def test_a_logged_in_clerk_with_every_role_learns_nothing_of_another_institution(
+    engine: Engine, fuzz_world: FuzzWorld, make_staff
+) -> None:
+    """The same attack by session (cookie and CSRF token) rather than by key: one 千代田区 staff
+    member holding every role."""
+    staff = make_staff("chiyoda_all_roles", *StaffRole, department="DV相談窓口")
+    with TestClient(create_app(TEST_SETTINGS, engine)) as client:
+        headers = {"X-CSRF-Token": login(client, staff)}
+        cookies = {SESSION_COOKIE: client.cookies[SESSION_COOKIE]}
+        client.cookies.clear()
+
+        def call(case: schemathesis.Case, data: st.DataObject) -> None:
+            substitute(fuzz_world, case, data)
+            if str((case.path_parameters or {}).get("staff_id")) == str(staff.staff_id):
+                # Disabling oneself would leave nothing but 401s to check.
+                case.path_parameters["staff_id"] = fuzz_world.own["staff_id"][0]
+            response = case.call(headers=headers, cookies=cookies)
+            case.validate_response(response, checks=CHECKS, headers=headers)
+            assert_no_foreign_data(fuzz_world, case, response)
+            assert_not_reached(fuzz_world, case, response)
+            assert_nothing_of_her_shelter(fuzz_world, case, response)
+            if is_portal(case.operation) and case.path not in PUBLIC:
+                assert response.status_code == 401, describe(case, response)
+            elif case.path not in PUBLIC:
+                assert response.status_code != 401, describe(case, response)
+
+        staff_operations = [
+            operation
+            for operation in operations_of(engine)
+            if operation.path != f"{API_PREFIX}/auth/logout"
+        ]
+        for operation in staff_operations:
+            fuzz_operation(operation, EXAMPLES_PER_OPERATION_PER_ROLE, call)
 
 
 def test_a_resident_on_the_portal_gets_no_error_and_no_staff_route(
