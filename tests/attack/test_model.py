@@ -672,6 +672,9 @@ def victim_machine(session: Session, engine: Engine) -> type[RuleBasedStateMachi
                 perpetrator_is_legal_representative=False,
                 perpetrator_id=self.perpetrator.id if self.model.identified else None,
             )
+            # 大阪市 deals with her at the shelter, so she is its addressee: its desk may
+            # register only its own people.
+            self._number(OSAKA)
             self.protection = service.register_protection(
                 session,
                 institution=institutions[OSAKA],

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from typer.testing import CliRunner
@@ -37,17 +38,49 @@ def _register() -> str:
     return match.group(1)
 
 
-def test_register_move_and_change_number() -> None:
+def _refused(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 2, result.output
+    return result.output
+
+
+def _my_number(person: str) -> str:
+    output = _invoke("residents", "change-number", person, "--reason", "漏えいのおそれ")
+    match = re.search(r"new My Number\): (\d{12})", output)
+    assert match, output
+    return match.group(1)
+
+
+def test_register_move_out_move_in_relocate_and_change_number() -> None:
     person = _register()
-    moved = _invoke(
-        "residents", "move", person, "--municipality", "141003", "--address", "中区1番",
-        "--moved-on", (date.today() + timedelta(days=1)).isoformat(),
+    today = datetime.now(ZoneInfo("Asia/Tokyo")).date().isoformat()
+    number = _my_number(person)
+    refused = _refused(
+        "residents", "move-in", "--municipality", "141003", "--my-number", number,
+        "--address", "中区1番", "--moved-on", today,
     )  # fmt: skip
-    assert "転入" in moved
-    assert "141003" in _invoke("residents", "show", person)
-    assert re.search(r"new My Number\): \d{12}", _invoke(
-        "residents", "change-number", person, "--reason", "漏えいのおそれ"
-    ))  # fmt: skip
+    assert "転出届がない" in refused
+    recorded = _invoke(
+        "residents", "move-out", person, "--municipality", "131016",
+        "--destination", "141003", "--planned-on", today,
+    )  # fmt: skip
+    assert "神奈川県横浜市" in recorded and "転出届を受け付けました" in recorded
+    assert "転出届: 転出先 神奈川県横浜市" in _invoke(
+        "residents", "show", person, "--municipality", "131016"
+    )
+    moved = _invoke(
+        "residents", "move-in", "--municipality", "141003", "--my-number", number,
+        "--address", "中区1番", "--moved-on", today,
+    )  # fmt: skip
+    assert "転入を記録しました" in moved
+    _invoke(
+        "residents", "relocate", person, "--municipality", "141003",
+        "--address", "中区2番", "--moved-on", today,
+    )  # fmt: skip
+    shown = _invoke("residents", "show", person, "--municipality", "141003")
+    assert "東京都千代田区千代田一丁目1番1号" in shown  # the 前住所
+    assert "転居" in shown and "神奈川県横浜市中区2番" in shown
+    assert "住民" in _refused("residents", "show", person, "--municipality", "131016")
 
 
 def test_a_bad_resident_is_refused_with_exit_2() -> None:

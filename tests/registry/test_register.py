@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from stdnum.jp import in_
 
 from fukaiji import audit
-from fukaiji.registry import service
+from fukaiji.registry import moves, service
 from fukaiji.registry.errors import InvalidResident, RetiredMyNumber, UnknownMyNumber
 from fukaiji.registry.models import MoveKind, MyNumberRecord, Person
 
@@ -73,36 +73,48 @@ def test_bad_resident_data_is_refused_naming_the_field_and_changes_nothing(
 
 def test_moves_keep_the_history_and_tell_relocation_from_move_in(session: Session) -> None:
     person = register(session)
-    relocation = service.move(
+    relocation = moves.relocate(
         session,
-        person_id=person.id,
         municipality_code="131016",
+        person_id=person.id,
         address_line="千代田二丁目2番2号",
         moved_on=date(2023, 1, 10),
         actor="staff:1",
+        now=NOW,
     )
-    move_in = service.move(
+    moves.record_move_out(
         session,
         person_id=person.id,
-        municipality_code="141003",
-        address_line="横浜市中区1番",
-        moved_on=date(2025, 6, 1),
-        actor="staff:2",
+        destination_code="141003",
+        planned_on=date(2026, 11, 20),
+        actor="staff:1",
+        municipality_code="131016",
+        now=NOW,
     )
-    assert (relocation.kind, move_in.kind) == (MoveKind.RELOCATION, MoveKind.MOVE_IN)
+    moves.complete_move_in(
+        session,
+        municipality_code="141003",
+        my_number=service.current_my_number(session, person.id),
+        address_line="横浜市中区1番",
+        moved_on=date(2026, 11, 22),
+        actor="staff:2",
+        now=NOW,
+    )
     history = service.get_person(session, person.id).residences
+    assert (relocation.kind, history[-1].kind) == (MoveKind.RELOCATION, MoveKind.MOVE_IN)
     assert [r.municipality_code for r in history] == ["131016", "131016", "141003"]
-    assert [r.moved_out_on for r in history] == [date(2023, 1, 10), date(2025, 6, 1), None]
+    assert [r.moved_out_on for r in history] == [date(2023, 1, 10), date(2026, 11, 22), None]
     assert [p.id for p in service.residents_of(session, "141003")] == [person.id]
     assert service.residents_of(session, "131016") == []
     with pytest.raises(InvalidResident):
-        service.move(
+        moves.relocate(
             session,
+            municipality_code="141003",
             person_id=person.id,
-            municipality_code="131016",
             address_line="戻り",
             moved_on=date(2024, 1, 1),
-            actor="staff:1",
+            actor="staff:2",
+            now=NOW,
         )
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -26,6 +28,8 @@ from fukaiji.network.codes import NETWORK_KEY_PURPOSE
 from fukaiji.portal import deliver_to_inbox
 from fukaiji.protection import requests
 from fukaiji.protection.service import Requester, protected_region
+from fukaiji.registry import moves
+from fukaiji.registry import service as registry
 from fukaiji.staff.roles import StaffRole
 
 PORTAL_PAGES = (
@@ -36,6 +40,7 @@ PORTAL_PAGES = (
     "/portal/history",
     "/portal/proxies",
     "/portal/settings",
+    "/portal/moves",
     "/portal/delete",
 )
 INVITATION_CODE = re.compile(r'<p class="mono"><strong>([0-9A-Z]{4}(?:-[0-9A-Z]{4}){4})</strong>')
@@ -239,6 +244,94 @@ def test_a_proxy_is_invited_enters_the_folder_and_is_cancelled(
     refused = post(browser, "/portal/folder/switch", again, account_id=account_id)
     assert refused.status_code == 403 and "<h1>" in refused.text
     assert audit_entries(engine, "portal.switch_refused")
+
+
+# ---- 引越し手続 -------------------------------------------------------------------------------
+
+
+def test_she_files_her_move_out_with_her_card_and_the_destination_completes_it(
+    screens: TestClient, world, engine: Engine
+) -> None:
+    hanako = world.resident()
+    token = card_login(screens, hanako.card_token)
+    assert 'href="/portal/moves"' in screens.get("/portal").text
+    form = screens.get("/portal/moves")
+    assert form.status_code == 200 and '<label for="field-destination">' in form.text
+    today = datetime.now(ZoneInfo("Asia/Tokyo")).date()
+
+    ambiguous = post(screens, "/portal/moves", token, destination="府中市", planned_on="")
+    assert ambiguous.status_code == 422 and 'id="error-planned_on"' in ambiguous.text
+    ambiguous = post(
+        screens, "/portal/moves", token, destination="府中市", planned_on=today.isoformat()
+    )
+    assert ambiguous.status_code == 422
+    assert (
+        "東京都府中市、広島県府中市" in ambiguous.text
+        and 'id="error-destination"' in ambiguous.text
+    )
+    too_far = post(
+        screens,
+        "/portal/moves",
+        token,
+        destination="横浜市",
+        planned_on=(today + timedelta(days=30)).isoformat(),
+    )
+    assert too_far.status_code == 422 and 'id="error-planned_on"' in too_far.text
+
+    filed = post(
+        screens, "/portal/moves", token, destination="横浜市", planned_on=today.isoformat()
+    )
+    assert (
+        filed.status_code == 303
+        and filed.headers["location"] == "/portal/moves?done=move_out_filed"
+    )
+    page = screens.get(filed.headers["location"]).text
+    assert "転出届を受け付けました" in page and "転出届を受け付けています" in page
+    assert f"{today.year}年{today.month}月{today.day}日" in page
+    assert "横浜" not in page and "千代田" not in page  # neither where to nor where from
+    assert "転出届の提出（引越し手続）" in screens.get("/portal/history").text
+
+    moved = moves.complete_move_in(
+        world.session,
+        municipality_code="141003",
+        my_number=registry.current_my_number(world.session, hanako.id),
+        address_line="中区1番",
+        moved_on=today,
+        actor="test:yokohama",
+    )
+    world.session.commit()
+    assert moved.current_residence.municipality_code == "141003"
+    assert "転出届を受け付けています" not in screens.get("/portal/moves").text
+
+
+def test_she_cancels_a_move_out_she_did_not_make(screens: TestClient, world) -> None:
+    hanako = world.resident()
+    token = card_login(screens, hanako.card_token)
+    today = datetime.now(ZoneInfo("Asia/Tokyo")).date()
+    post(screens, "/portal/moves", token, destination="141003", planned_on=today.isoformat())
+    cancelled = post(screens, "/portal/moves/cancel", token)
+    assert cancelled.status_code == 303
+    assert "転出届を取り消しました" in screens.get(cancelled.headers["location"]).text
+    assert moves.open_move_out(world.session, hanako.id) is None
+    world.session.rollback()
+
+
+def test_a_proxy_cannot_file_her_move_out(
+    screens: TestClient, browser: TestClient, world, engine: Engine
+) -> None:
+    hanako, taro = world.resident("花子"), world.resident("太郎")
+    grant = world.appoint(hanako, taro)
+    token = card_login(browser, taro.card_token)
+    post(browser, "/portal/folder/switch", token, account_id=str(grant.account_id))
+    assert 'href="/portal/moves"' not in browser.get("/portal").text
+    assert browser.get("/portal/moves").status_code == 403
+    today = datetime.now(ZoneInfo("Asia/Tokyo")).date().isoformat()
+    refused = post(browser, "/portal/moves", token, destination="横浜市", planned_on=today)
+    assert refused.status_code == 403 and "代理人はできません" in refused.text
+    assert moves.open_move_out(world.session, hanako.id) is None
+    world.session.rollback()  # on SQLite, an open transaction would hold the write lock
+    entries = audit_entries(engine, "portal.access_refused")
+    assert sum("own_folder_only" in entry.details for entry in entries) == 2
 
 
 # ---- the perpetrator ------------------------------------------------------------------------

@@ -102,6 +102,8 @@ def protected_victim(
     """花子, registered at the desk while 太郎 is still her proxy: a perpetrator path is open."""
     victim, perpetrator = world.resident(), world.resident("太郎")
     world.appoint(victim, perpetrator)  # also opens her folder
+    world.enrol(victim, world.osaka)  # 大阪市 deals with her at the shelter (住登外者)
+    world.session.commit()
     body = registration(
         victim, facts=facts(perpetrator_is_proxy=True, perpetrator_person_id=str(perpetrator.id))
     )

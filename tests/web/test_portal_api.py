@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import schemathesis
@@ -32,6 +34,7 @@ from fukaiji.audit.models import AuditEntry
 from fukaiji.db import transaction
 from fukaiji.network.codes import NETWORK_KEY_PURPOSE
 from fukaiji.network.institutions import get_institution
+from fukaiji.registry import moves
 from fukaiji.staff import service as staff_service
 from fukaiji.staff.roles import StaffRole
 from fukaiji.web import create_app
@@ -296,6 +299,44 @@ def test_a_proxy_by_invitation_sees_the_folder_until_the_person_cancels(
     )
     assert refused.status_code == 403
     assert refused.json()["type"] == "/problems/no-folder-access"
+
+
+def test_she_files_her_move_out_with_her_card_and_her_proxy_cannot(
+    client: TestClient, other_client: TestClient, world, engine: Engine
+) -> None:
+    hanako, taro = world.resident("花子"), world.resident("太郎")
+    grant = world.appoint(hanako, taro)
+    today = datetime.now(ZoneInfo("Asia/Tokyo")).date().isoformat()
+    body = {"destination": "神奈川県横浜市", "planned_on": today}
+
+    proxy = card_login(other_client, world, taro)
+    other_client.post(
+        f"{PORTAL}/folder/switch",
+        json={"account_id": grant.account_id},
+        headers=csrf(proxy["csrf_token"]),
+    )
+    refused = other_client.post(f"{PORTAL}/move-out", json=body, headers=csrf(proxy["csrf_token"]))
+    assert refused.status_code == 403 and refused.json()["type"] == "/problems/own-folder-only"
+    assert other_client.get(f"{PORTAL}/move-out").status_code == 403
+
+    victim = card_login(client, world, hanako)
+    assert client.get(f"{PORTAL}/move-out").json() is None
+    filed = client.post(f"{PORTAL}/move-out", json=body, headers=csrf(victim["csrf_token"]))
+    assert filed.status_code == 201, filed.text
+    assert filed.json()["planned_on"] == today and filed.json()["channel"] == "portal"
+    assert "141003" not in filed.text and "横浜" not in filed.text  # never shown back
+    again = client.post(f"{PORTAL}/move-out", json=body, headers=csrf(victim["csrf_token"]))
+    assert again.status_code == 422
+    with transaction(engine) as session:
+        recorded = moves.open_move_out(session, hanako.id)
+        assert recorded is not None and recorded.destination_code == "141003"
+        refusals = session.scalars(
+            select(AuditEntry.details).where(AuditEntry.action == "portal.access_refused")
+        ).all()
+    assert sum("own_folder_only" in details for details in refusals) == 2
+    cancelled = client.post(f"{PORTAL}/move-out/cancel", headers=csrf(victim["csrf_token"]))
+    assert cancelled.status_code == 204
+    assert client.get(f"{PORTAL}/move-out").json() is None
 
 
 def test_suspension_ends_the_session_and_a_presigned_challenge_cannot_log_in(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from stdnum.jp import in_
@@ -11,6 +15,7 @@ from fukaiji.audit.models import AuditEntry
 from fukaiji.db import transaction
 from fukaiji.staff.roles import StaffRole
 
+TODAY = datetime.now(ZoneInfo("Asia/Tokyo")).date()
 RESIDENT = {
     "family_name": "山田",
     "given_name": "花子",
@@ -61,6 +66,15 @@ def test_a_resident_is_reachable_only_where_they_live_and_moves_take_them_along(
     chiyoda = _desk(app_client, make_staff("chiyoda", StaffRole.BUSINESS_DESK))
     created = _register(app_client, chiyoda)
     person = created["resident"]["id"]
+    recorded = app_client.post(
+        f"/api/v1/institutions/131016/residents/{person}/move-out",
+        json={"destination_code": "141003", "planned_on": TODAY.isoformat()},
+        headers=chiyoda,
+    )
+    assert recorded.status_code == 201, recorded.text
+    assert recorded.json()["destination_name"] == "神奈川県横浜市"
+    shown = app_client.get(f"/api/v1/institutions/131016/residents/{person}").json()
+    assert shown["move_out"]["destination_code"] == "141003"
     yokohama_staff: StaffLogin = make_staff(
         "yokohama", StaffRole.BUSINESS_DESK, institution_code="141003"
     )
@@ -72,12 +86,13 @@ def test_a_resident_is_reachable_only_where_they_live_and_moves_take_them_along(
             json={
                 "my_number": created["my_number"],
                 "address_line": "中区1番",
-                "moved_on": "2026-01-05",
+                "moved_on": TODAY.isoformat(),
             },
             headers=headers,
         )
         assert moved.status_code == 200, moved.text
         assert [r["municipality_code"] for r in moved.json()["residences"]] == ["131016", "141003"]
+        assert moved.json()["move_out"] is None
         assert yokohama.get(f"/api/v1/institutions/141003/residents/{person}").status_code == 200
     # The former municipality can no longer follow the person.
     assert app_client.get(f"/api/v1/institutions/131016/residents/{person}").status_code == 404
@@ -87,6 +102,83 @@ def test_a_resident_is_reachable_only_where_they_live_and_moves_take_them_along(
         headers=chiyoda,
     )
     assert lookup.status_code == 404
+
+
+def test_a_move_in_without_a_move_out_is_refused_in_japanese_and_the_refusal_is_kept(
+    app_client: TestClient, make_staff, engine: Engine
+) -> None:
+    created = _register(
+        app_client, _desk(app_client, make_staff("chiyoda", StaffRole.BUSINESS_DESK))
+    )
+    with TestClient(app_client.app) as yokohama:
+        headers = _desk(
+            yokohama, make_staff("yokohama", StaffRole.CARD_WINDOW, institution_code="141003")
+        )
+        refused = yokohama.post(
+            "/api/v1/institutions/141003/residents/move-in",
+            json={
+                "my_number": created["my_number"],
+                "address_line": "中区1番",
+                "moved_on": TODAY.isoformat(),
+            },
+            headers=headers,
+        )
+        future = yokohama.post(
+            "/api/v1/institutions/141003/residents/move-in",
+            json={
+                "my_number": created["my_number"],
+                "address_line": "中区1番",
+                "moved_on": (TODAY + timedelta(days=1)).isoformat(),
+            },
+            headers=headers,
+        )
+    assert refused.status_code == 422
+    body = refused.json()
+    assert "転出届" in body["detail"] and "(" not in body["detail"]
+    assert body["errors"][0]["field"] == "個人番号"
+    assert future.status_code == 422 and "未来" in future.json()["detail"]
+    assert future.json()["errors"][0]["field"] == "異動日"
+    with transaction(engine) as session:
+        reasons = session.scalars(
+            select(AuditEntry.details).where(AuditEntry.action == "registry.move_in_refused")
+        ).all()
+    assert len(reasons) == 2  # committed although the requests failed
+
+
+def test_only_the_municipality_of_residence_records_or_cancels_a_move_out(
+    app_client: TestClient, make_staff
+) -> None:
+    chiyoda = _desk(app_client, make_staff("chiyoda", StaffRole.BUSINESS_DESK))
+    person = _register(app_client, chiyoda)["resident"]["id"]
+    with TestClient(app_client.app) as osaka:
+        headers = _desk(
+            osaka, make_staff("osaka", StaffRole.BUSINESS_DESK, institution_code="271004")
+        )
+        refused = osaka.post(
+            f"/api/v1/institutions/271004/residents/{person}/move-out",
+            json={"destination_code": "271004", "planned_on": TODAY.isoformat()},
+            headers=headers,
+        )
+        unknown = osaka.post(
+            f"/api/v1/institutions/271004/residents/{uuid.uuid4()}/move-out",
+            json={"destination_code": "271004", "planned_on": TODAY.isoformat()},
+            headers=headers,
+        )
+    assert refused.status_code == unknown.status_code == 404
+    assert refused.json()["detail"] == unknown.json()["detail"]
+    bad = app_client.post(
+        f"/api/v1/institutions/131016/residents/{person}/move-out",
+        json={"destination_code": "270008", "planned_on": TODAY.isoformat()},  # 大阪府
+        headers=chiyoda,
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "転出先"
+    path = f"/api/v1/institutions/131016/residents/{person}/move-out"
+    body = {"destination_code": "271004", "planned_on": TODAY.isoformat()}
+    assert app_client.post(path, json=body, headers=chiyoda).status_code == 201
+    assert app_client.post(f"{path}/cancel", headers=chiyoda).status_code == 204
+    assert app_client.post(f"{path}/cancel", headers=chiyoda).status_code == 422
+    shown = app_client.get(f"/api/v1/institutions/131016/residents/{person}")
+    assert shown.json()["move_out"] is None
 
 
 def test_a_changed_number_finds_no_one_and_a_bad_one_names_its_fault(

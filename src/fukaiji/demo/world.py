@@ -50,6 +50,7 @@ from fukaiji.protection import service as protection
 from fukaiji.protection.facts import CaseFacts
 from fukaiji.protection.models import Protection
 from fukaiji.protection.service import Requester, Viewer
+from fukaiji.registry import moves
 from fukaiji.registry import service as registry
 from fukaiji.registry.models import Person
 from fukaiji.registry.service import MY_NUMBER_KEY_PURPOSE
@@ -423,17 +424,30 @@ class _Builder:
     # -- the flights --
 
     def flee(self, spec: ResidentSpec, days_ago: int, address_line: str) -> date:
-        """The flight and, a few days later, the 転入届 at 大阪市 (which revokes the 署名用
+        """The flight: on the day she leaves, the municipality she lived in records her 転出届
+        to 大阪市; a few days later 大阪市 completes it with the 転入届 (which revokes the 署名用
         certificate, as any change of address does). Returns the day of flight."""
         fled_on = self.today - timedelta(days=days_ago)
+        fled_at = self.now - timedelta(days=days_ago)
+        moved_at = fled_at + timedelta(days=cast.DAYS_TO_MOVE_IN)
         person = self.persons[spec.name]
-        registry.move(
+        moves.record_move_out(
             self.session,
             person_id=person.id,
+            destination_code=cast.OSAKA,
+            planned_on=fled_on,
+            actor=self.actor,
+            municipality_code=spec.municipality_code,
+            now=fled_at,
+        )
+        moves.complete_move_in(
+            self.session,
             municipality_code=cast.OSAKA,
+            my_number=registry.current_my_number(self.session, person.id),
             address_line=address_line,
             moved_on=fled_on + timedelta(days=cast.DAYS_TO_MOVE_IN),
             actor=self.actor,
+            now=moved_at,
         )
         jpki.on_address_change(self.session, person_id=person.id, actor=self.actor)
         return fled_on

@@ -95,6 +95,8 @@ class AccessAction(StrEnum):
     GRANT_CREATED = "grant_created"
     GRANT_ENDED = "grant_ended"
     SETTINGS_CHANGED = "settings_changed"
+    MOVE_OUT_FILED = "move_out_filed"  # 引越し手続: the person filed her 転出届
+    MOVE_OUT_CANCELLED = "move_out_cancelled"
 
     @property
     def label(self) -> str:
@@ -120,6 +122,8 @@ _ACTION_LABELS = {
     AccessAction.GRANT_CREATED: "代理人の設定",
     AccessAction.GRANT_ENDED: "代理人設定の解除",
     AccessAction.SETTINGS_CHANGED: "設定の変更",
+    AccessAction.MOVE_OUT_FILED: "転出届の提出（引越し手続）",
+    AccessAction.MOVE_OUT_CANCELLED: "転出届の取消し",
 }
 
 

@@ -2,6 +2,8 @@
 
 A person has an immutable internal id (a random UUID) to which everything else attaches; the
 住民票コード and the 個人番号 are attributes that can be looked up, and the 個人番号 can change.
+A move to another municipality is a 転出届 (``MoveOut``) at the municipality of residence (or by
+the person on the portal) that the named destination completes with the 転入.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Index, String, Uuid, text
+from sqlalchemy import BigInteger, CheckConstraint, Date, ForeignKey, Index, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fukaiji.db.base import Base, UTCDateTime, utc_now
@@ -111,3 +113,48 @@ class MyNumberRecord(Base):
     retirement_reason: Mapped[str | None] = mapped_column(String(200))
 
     person: Mapped[Person] = relationship(back_populates="my_numbers")
+
+
+class MoveOutChannel(StrEnum):
+    WINDOW = "window"  # at the window of the municipality of residence
+    PORTAL = "portal"  # by the person herself on マイナポータル (引越し手続), with her card
+
+    @property
+    def label(self) -> str:
+        return {"window": "窓口", "portal": "マイナポータル"}[self.value]
+
+
+class MoveOut(Base):
+    """転出届 (a planned move to another municipality). Open until the destination completes it
+    with the 転入 or it is cancelled; at most one open per person."""
+
+    __tablename__ = "move_outs"
+    __table_args__ = (
+        Index(
+            "uq_move_outs_open_per_person",
+            "person_id",
+            unique=True,
+            sqlite_where=text("completed_at IS NULL AND cancelled_at IS NULL"),
+            postgresql_where=text("completed_at IS NULL AND cancelled_at IS NULL"),
+        ),
+        CheckConstraint("channel IN ('window', 'portal')", name="channel"),
+        CheckConstraint("completed_at IS NULL OR cancelled_at IS NULL", name="one_end"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("persons.id"), index=True)
+    from_municipality_code: Mapped[str] = mapped_column(String(6))
+    destination_code: Mapped[str] = mapped_column(String(6))
+    planned_on: Mapped[date] = mapped_column(Date)  # 転出予定日
+    channel: Mapped[MoveOutChannel] = mapped_column(String(8))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    recorded_by: Mapped[str] = mapped_column(String(200))
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def is_open(self) -> bool:
+        return self.completed_at is None and self.cancelled_at is None
+
+    def __repr__(self) -> str:
+        return f"MoveOut(id={self.id!r})"

@@ -1,4 +1,5 @@
-"""住民基本台帳の事務 (resident register operations): registration, moves, 個人番号の変更."""
+"""住民基本台帳の事務 (resident register operations): registration, finding and reading a resident,
+個人番号の変更. Moves (転出届, 転入, 転居) are in ``fukaiji.registry.moves``."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from datetime import date, datetime
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, selectinload
 
-from fukaiji import audit
+from fukaiji import audit, events
 from fukaiji.db.base import utc_now
+from fukaiji.events import PersonEvent, PersonEventKind
 from fukaiji.identifiers import (
     InvalidIdentifier,
     LocalGovernment,
@@ -21,6 +23,7 @@ from fukaiji.identifiers import (
 from fukaiji.registry import rules
 from fukaiji.registry.errors import (
     InvalidResident,
+    ResidentElsewhere,
     RetiredMyNumber,
     UnknownMyNumber,
     UnknownPerson,
@@ -36,7 +39,7 @@ def person_subject(person_id: uuid.UUID) -> str:
     return f"person:{person_id}"
 
 
-def _municipality(code: str) -> LocalGovernment:
+def checked_municipality(code: str) -> LocalGovernment:
     try:
         government = lookup_local_government(code)
     except InvalidIdentifier as error:
@@ -67,7 +70,7 @@ def register_resident(
 ) -> Person:
     """Register a resident at a municipality: a 住民票コード and a 個人番号 are issued."""
     now = now or utc_now()
-    municipality = _municipality(municipality_code)
+    municipality = checked_municipality(municipality_code)
     person = Person(
         id=uuid.uuid4(),
         resident_record_code=_new_resident_record_code(session),
@@ -185,23 +188,119 @@ def resident_of(session: Session, municipality_code: str, person_id: uuid.UUID) 
     """The person, if they live in this municipality now; otherwise not found, as if there were
     no such person: a municipality's staff see only its own register."""
     person = get_person(session, person_id)
-    if person.current_residence.municipality_code != municipality_code:
+    if not lives_in(person, municipality_code):
         raise UnknownPerson()
     return person
 
 
-def read_resident(
-    session: Session, *, municipality_code: str, person_id: uuid.UUID, actor: str
+def lives_in(person: Person, municipality_code: str) -> bool:
+    current = current_residence_or_none(person)
+    return current is not None and current.municipality_code == municipality_code
+
+
+def current_residence_or_none(person: Person) -> Residence | None:
+    """The open address; None for someone with none (moved abroad)."""
+    return next((r for r in reversed(person.residences) if r.moved_out_on is None), None)
+
+
+def reach_resident(
+    session: Session,
+    *,
+    municipality_code: str,
+    person_id: uuid.UUID,
+    actor: str,
+    action: str,
+    now: datetime | None = None,
 ) -> Person:
-    """``resident_of`` for showing the person to staff: the read is audited."""
-    person = resident_of(session, municipality_code, person_id)
+    """``resident_of`` for staff acting on a person (``action`` names the read or the change).
+    Where the person exists but lives elsewhere, the attempt is audited as refused and told to
+    the desks that protect her (a LOOKUP event), and answered as if there were no such person
+    (``ResidentElsewhere`` is an ``UnknownPerson`` whose trace the caller commits)."""
+    now = now or utc_now()
+    person = get_person(session, person_id)
+    if lives_in(person, municipality_code):
+        return person
+    _announce_lookup(session, person, municipality_code, actor, now, refused=True)
+    audit.record(
+        session,
+        actor=actor,
+        institution=municipality_code,
+        action=f"{action}_refused",
+        subject=person_subject(person.id),
+        at=now,
+    )
+    raise ResidentElsewhere()
+
+
+def _announce_lookup(
+    session: Session,
+    person: Person,
+    municipality_code: str,
+    actor: str,
+    now: datetime,
+    *,
+    refused: bool,
+) -> None:
+    events.announce(
+        session,
+        PersonEvent(
+            kind=PersonEventKind.LOOKUP,
+            person_id=person.id,
+            institution_code=municipality_code,
+            actor=actor,
+            at=now,
+            details={"refused": refused},
+        ),
+    )
+
+
+def read_resident(
+    session: Session,
+    *,
+    municipality_code: str,
+    person_id: uuid.UUID,
+    actor: str,
+    now: datetime | None = None,
+) -> Person:
+    """``resident_of`` for showing the person to staff: the read is audited, and told to the
+    desks that protect the person, whether it succeeds or is refused."""
+    now = now or utc_now()
+    person = reach_resident(
+        session,
+        municipality_code=municipality_code,
+        person_id=person_id,
+        actor=actor,
+        action="registry.read",
+        now=now,
+    )
+    _announce_lookup(session, person, municipality_code, actor, now, refused=False)
     audit.record(
         session,
         actor=actor,
         institution=municipality_code,
         action="registry.read",
         subject=person_subject(person.id),
+        at=now,
     )
+    return person
+
+
+def lookup_resident(
+    session: Session, *, municipality_code: str, number: MyNumber, actor: str
+) -> Person:
+    """A resident of this municipality found by 個人番号 (audited as ``read_resident``). A number
+    that finds no one, or a person living elsewhere, is answered alike; that a number was retired
+    by a change (a measure for a person at risk) is told only to the municipality she lives in."""
+    record = session.scalars(
+        select(MyNumberRecord).where(MyNumberRecord.number == str(number))
+    ).one_or_none()
+    if record is None:
+        raise UnknownPerson()
+    person = read_resident(
+        session, municipality_code=municipality_code, person_id=record.person_id, actor=actor
+    )
+    if record.retired_at is not None:
+        raise RetiredMyNumber()
     return person
 
 
@@ -212,47 +311,6 @@ def get_person(session: Session, person_id: uuid.UUID) -> Person:
     if person is None:
         raise UnknownPerson()
     return person
-
-
-def move(
-    session: Session,
-    *,
-    person_id: uuid.UUID,
-    municipality_code: str,
-    address_line: str,
-    moved_on: date,
-    actor: str,
-) -> Residence:
-    """転入 (from another municipality) or 転居 (within one); the old address stays in history."""
-    municipality = _municipality(municipality_code)
-    person = get_person(session, person_id)
-    previous = person.current_residence
-    if moved_on < previous.moved_in_on:
-        raise InvalidResident(
-            "異動日",
-            "前の住所に住み始めた日より前です (a move cannot predate the previous move-in)",
-        )
-    same_place = previous.municipality_code == str(municipality.code)
-    previous.moved_out_on = moved_on
-    session.flush()
-    residence = Residence(
-        person=person,
-        municipality_code=str(municipality.code),
-        address_line=rules.clean_address_line(address_line),
-        kind=MoveKind.RELOCATION if same_place else MoveKind.MOVE_IN,
-        moved_in_on=moved_on,
-    )
-    session.add(residence)
-    session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="registry.moved",
-        institution=str(municipality.code),
-        subject=person_subject(person.id),
-        details={"kind": residence.kind.value},
-    )
-    return residence
 
 
 def residents_of(session: Session, municipality_code: str) -> list[Person]:

@@ -1,5 +1,6 @@
-"""マイナポータル through the API: card login, the three views, 操作履歴, proxies, settings and
-deleting the folder, for residents; and 法定代理人 at the card window, for staff.
+"""マイナポータル through the API: card login, the three views, 操作履歴, proxies, settings, the
+引越し手続 (the person's own 転出届) and deleting the folder, for residents; and 法定代理人 at
+the card window, for staff.
 
 Three routers, mounted differently (see ``fukaiji.web.api.api_router``):
 - ``public_router``: the login challenge and the login, the only portal routes open to anyone;
@@ -31,6 +32,7 @@ from fukaiji.intermediate.display import DisclosableRecord, DisclosableSelfInfo
 from fukaiji.jpki.errors import LoginRefused
 from fukaiji.network.linkage import InstitutionRef
 from fukaiji.network.models import InstitutionKind, LinkageStatus
+from fukaiji.portal import moves as portal_moves
 from fukaiji.portal import proxies
 from fukaiji.portal import service as portal
 from fukaiji.portal.errors import ChallengeRefused, DeletionRefused
@@ -363,6 +365,35 @@ class SettingsResponse(BaseModel):
         return cls(notification_email=view.notification_email, updated_at=view.updated_at)
 
 
+class MoveOutBody(BaseModel):
+    """引越し手続: the person's own 転出届."""
+
+    destination: str = Field(
+        min_length=1,
+        max_length=40,
+        description="転出先の市区町村: 名前（例: ○○県○○市）または市区町村コード (6 桁)",
+    )
+    planned_on: date = Field(description="転出予定日")
+
+
+class MoveOutStatusView(BaseModel):
+    """The open 転出届: its planned day and where it was made; never its destination."""
+
+    planned_on: date
+    channel: str = Field(description="window (窓口) または portal (マイナポータル)")
+    channel_label: str
+    recorded_at: datetime
+
+    @classmethod
+    def of(cls, status: portal_moves.MoveOutStatus) -> MoveOutStatusView:
+        return cls(
+            planned_on=status.planned_on,
+            channel=status.channel.value,
+            channel_label=status.channel.label,
+            recorded_at=status.recorded_at,
+        )
+
+
 class DeletionResponse(BaseModel):
     account_id: int
     deleted_at: datetime
@@ -570,6 +601,43 @@ def put_settings(
     return SettingsResponse.of(
         portal.update_settings(session, portal_session, notification_email=body.notification_email)
     )
+
+
+# ---- 引越し手続 (the person's own 転出届) -----------------------------------------------------
+
+
+@router.get(
+    "/move-out", response_model=MoveOutStatusView | None, summary="受け付けている転出届 (本人のみ)"
+)
+def get_move_out(
+    portal_session: PortalAuthenticated, session: Database
+) -> MoveOutStatusView | None:
+    status_ = portal_moves.move_out_status(session, portal_session)
+    return None if status_ is None else MoveOutStatusView.of(status_)
+
+
+@router.post(
+    "/move-out",
+    response_model=MoveOutStatusView,
+    status_code=status.HTTP_201_CREATED,
+    summary="転出届 (引越し手続; 本人がカードでログインして行う。代理人は不可)",
+)
+def file_move_out(
+    body: MoveOutBody, portal_session: PortalAuthenticated, session: Database
+) -> MoveOutStatusView:
+    return MoveOutStatusView.of(
+        portal_moves.file_move_out(
+            session, portal_session, destination=body.destination, planned_on=body.planned_on
+        )
+    )
+
+
+@router.post(
+    "/move-out/cancel", status_code=status.HTTP_204_NO_CONTENT, summary="転出届の取消し (本人のみ)"
+)
+def cancel_move_out(portal_session: PortalAuthenticated, session: Database) -> Response:
+    portal_moves.cancel_move_out(session, portal_session)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 # ---- deletion -------------------------------------------------------------------------------

@@ -1,23 +1,26 @@
 """住民基本台帳 through the API: a municipality's staff register and move its own residents.
 
 A person is reachable only through the municipality where they live now, so staff of the
-former municipality cannot follow someone who has moved away.
+former municipality cannot follow someone who has moved away. A move to another municipality is
+a 転出届 recorded here (or by the person on the portal) that only the named destination completes
+with the 転入; the destination then sees the immediately previous address (前住所) and no older
+one (``registry.rules.residences_visible_to``).
 """
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from fukaiji.identifiers import InvalidIdentifier, MyNumber
+from fukaiji.identifiers import InvalidIdentifier, MyNumber, lookup_local_government
 from fukaiji.jpki.service import on_address_change
-from fukaiji.network.models import Institution
-from fukaiji.registry import service
-from fukaiji.registry.models import Person
+from fukaiji.registry import moves, service
+from fukaiji.registry.models import MoveOut, Person
+from fukaiji.registry.rules import residences_visible_to
 from fukaiji.staff.roles import StaffRole
 from fukaiji.web.deps import Database, OwnInstitution, Principal, my_number_key, require_roles
 from fukaiji.web.problems import FieldError, Problem
@@ -34,6 +37,26 @@ class ResidenceView(BaseModel):
     moved_out_on: date | None
 
 
+class MoveOutView(BaseModel):
+    """転出届 as the municipality of residence sees it."""
+
+    destination_code: str
+    destination_name: str
+    planned_on: date = Field(description="転出予定日")
+    channel: str = Field(description="window (窓口) または portal (マイナポータル)")
+    recorded_at: datetime
+
+    @classmethod
+    def of(cls, move_out: MoveOut) -> MoveOutView:
+        return cls(
+            destination_code=move_out.destination_code,
+            destination_name=lookup_local_government(move_out.destination_code).name,
+            planned_on=move_out.planned_on,
+            channel=move_out.channel,
+            recorded_at=move_out.recorded_at,
+        )
+
+
 class ResidentView(BaseModel):
     id: uuid.UUID
     resident_record_code: str
@@ -42,10 +65,16 @@ class ResidentView(BaseModel):
     family_name_kana: str
     given_name_kana: str
     birth_date: date
-    residences: list[ResidenceView]
+    residences: list[ResidenceView] = Field(
+        description="この市区町村での住所と、その直前の住所（前住所）だけ"
+    )
+    move_out: MoveOutView | None = Field(default=None, description="受け付けている転出届")
 
     @classmethod
-    def of(cls, person: Person) -> ResidentView:
+    def of(cls, session: Session, person: Person, municipality_code: str) -> ResidentView:
+        """What the staff of ``municipality_code`` see of the person: never an address older
+        than the 前住所."""
+        move_out = moves.open_move_out(session, person.id)
         return cls(
             id=person.id,
             resident_record_code=person.resident_record_code,
@@ -62,8 +91,9 @@ class ResidentView(BaseModel):
                     moved_in_on=r.moved_in_on,
                     moved_out_on=r.moved_out_on,
                 )
-                for r in person.residences
+                for r in residences_visible_to(person, municipality_code)
             ],
+            move_out=None if move_out is None else MoveOutView.of(move_out),
         )
 
 
@@ -85,9 +115,20 @@ class ResidentRegistration(BaseModel):
 
 
 class MoveIn(BaseModel):
+    """転入: completes the 転出届 that names this municipality as destination."""
+
     my_number: str = Field(min_length=12, max_length=20, description="転入者の個人番号")
     address_line: str = Field(min_length=1, max_length=200)
-    moved_on: date
+    moved_on: date = Field(description="住み始めた日")
+
+
+class MoveOutRequest(BaseModel):
+    """転出届 at the window of the municipality of residence."""
+
+    destination_code: str = Field(
+        min_length=1, max_length=20, description="転出先の市区町村コード (6 桁)"
+    )
+    planned_on: date = Field(description="転出予定日")
 
 
 class Relocation(BaseModel):
@@ -134,7 +175,9 @@ def register_resident(
         actor=principal.actor,
     )
     number = service.current_my_number(session, person.id)
-    return WithMyNumber(resident=ResidentView.of(person), my_number=str(number))
+    return WithMyNumber(
+        resident=ResidentView.of(session, person, institution.code), my_number=str(number)
+    )
 
 
 @router.post("/lookup", response_model=ResidentView, summary="個人番号による住民の検索")
@@ -144,11 +187,13 @@ def lookup_by_my_number(
     session: Database,
     principal: Principal = RegisterDesk,
 ) -> ResidentView:
-    person = service.find_by_my_number(session, _parse_my_number(body.my_number))
-    person = service.read_resident(
-        session, municipality_code=institution.code, person_id=person.id, actor=principal.actor
+    person = service.lookup_resident(
+        session,
+        municipality_code=institution.code,
+        number=_parse_my_number(body.my_number),
+        actor=principal.actor,
     )
-    return ResidentView.of(person)
+    return ResidentView.of(session, person, institution.code)
 
 
 @router.get("/{person_id}", response_model=ResidentView, summary="住民の表示")
@@ -161,18 +206,70 @@ def show_resident(
     person = service.read_resident(
         session, municipality_code=institution.code, person_id=person_id, actor=principal.actor
     )
-    return ResidentView.of(person)
+    return ResidentView.of(session, person, institution.code)
 
 
-@router.post("/move-in", response_model=ResidentView, summary="転入")
+@router.post(
+    "/{person_id}/move-out",
+    response_model=MoveOutView,
+    status_code=status.HTTP_201_CREATED,
+    summary="転出届",
+)
+def record_move_out(
+    person_id: uuid.UUID,
+    body: MoveOutRequest,
+    institution: OwnInstitution,
+    session: Database,
+    principal: Principal = RegisterDesk,
+) -> MoveOutView:
+    move_out = moves.record_move_out(
+        session,
+        person_id=person_id,
+        destination_code=body.destination_code,
+        planned_on=body.planned_on,
+        actor=principal.actor,
+        municipality_code=institution.code,
+    )
+    return MoveOutView.of(move_out)
+
+
+@router.post(
+    "/{person_id}/move-out/cancel",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="転出届の取消し",
+)
+def cancel_move_out(
+    person_id: uuid.UUID,
+    institution: OwnInstitution,
+    session: Database,
+    principal: Principal = RegisterDesk,
+) -> Response:
+    moves.cancel_move_out(
+        session, person_id=person_id, actor=principal.actor, municipality_code=institution.code
+    )
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/move-in", response_model=ResidentView, summary="転入 (転出届の完了)")
 def move_in(
     body: MoveIn,
     institution: OwnInstitution,
     session: Database,
     principal: Principal = RegisterDesk,
 ) -> ResidentView:
-    person = service.find_by_my_number(session, _parse_my_number(body.my_number))
-    return _move(session, institution, principal, person.id, body.address_line, body.moved_on)
+    """Only the municipality named as destination of the person's 転出届 completes it; every
+    refusal is the same 422 whether she has no 転出届 or one to elsewhere, and is audited."""
+    person = moves.complete_move_in(
+        session,
+        municipality_code=institution.code,
+        my_number=_parse_my_number(body.my_number),
+        address_line=body.address_line,
+        moved_on=body.moved_on,
+        actor=principal.actor,
+    )
+    # The 署名用電子証明書 carries the address, so it cannot outlive the move.
+    on_address_change(session, person_id=person.id, actor=principal.actor)
+    return ResidentView.of(session, service.get_person(session, person.id), institution.code)
 
 
 @router.post("/{person_id}/relocate", response_model=ResidentView, summary="転居")
@@ -183,29 +280,16 @@ def relocate(
     session: Database,
     principal: Principal = RegisterDesk,
 ) -> ResidentView:
-    service.resident_of(session, institution.code, person_id)
-    return _move(session, institution, principal, person_id, body.address_line, body.moved_on)
-
-
-def _move(
-    session: Session,
-    institution: Institution,
-    principal: Principal,
-    person_id: uuid.UUID,
-    address_line: str,
-    moved_on: date,
-) -> ResidentView:
-    service.move(
+    moves.relocate(
         session,
-        person_id=person_id,
         municipality_code=institution.code,
-        address_line=address_line,
-        moved_on=moved_on,
+        person_id=person_id,
+        address_line=body.address_line,
+        moved_on=body.moved_on,
         actor=principal.actor,
     )
-    # The 署名用電子証明書 carries the address, so it cannot outlive the move.
     on_address_change(session, person_id=person_id, actor=principal.actor)
-    return ResidentView.of(service.get_person(session, person_id))
+    return ResidentView.of(session, service.get_person(session, person_id), institution.code)
 
 
 @router.post("/{person_id}/my-number-change", response_model=WithMyNumber, summary="個人番号の変更")
@@ -217,7 +301,13 @@ def change_my_number(
     session: Database,
     principal: Principal = RegisterDesk,
 ) -> WithMyNumber:
-    person = service.resident_of(session, institution.code, person_id)
+    person = service.reach_resident(
+        session,
+        municipality_code=institution.code,
+        person_id=person_id,
+        actor=principal.actor,
+        action="registry.my_number_change",
+    )
     number = service.change_my_number(
         session,
         person_id=person.id,
@@ -226,4 +316,6 @@ def change_my_number(
         actor=principal.actor,
         institution=institution.code,
     )
-    return WithMyNumber(resident=ResidentView.of(person), my_number=str(number))
+    return WithMyNumber(
+        resident=ResidentView.of(session, person, institution.code), my_number=str(number)
+    )

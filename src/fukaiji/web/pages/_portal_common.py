@@ -47,6 +47,7 @@ OWN_FOLDER_MENU = (
     NavItem("/portal/history", "操作履歴"),
     NavItem("/portal/proxies", "代理人"),
     NavItem("/portal/settings", "設定"),
+    NavItem("/portal/moves", "引越し手続"),
     NavItem("/portal/delete", "アカウント削除"),
 )
 PROXY_MENU = (NavItem("/portal/proxies", "代理人"),)

@@ -1,5 +1,6 @@
 """マイナポータル (the resident portal): card login through a simulated card reader, the three
-views, 操作履歴, proxies, settings, deleting the folder, and logout.
+views, 操作履歴, proxies, settings, the 引越し手続 (her own 転出届), deleting the folder, and
+logout.
 
 Thin, like the portal API (``fukaiji.web.api.portal``): the same service functions, and the same
 view models to put their results into words, so a screen shows exactly what the API returns —
@@ -32,6 +33,7 @@ from fukaiji.jpki.errors import (
     UnrecognisedCard,
     WrongPin,
 )
+from fukaiji.portal import moves as portal_moves
 from fukaiji.portal import proxies
 from fukaiji.portal import service as portal
 from fukaiji.portal.errors import (
@@ -45,6 +47,8 @@ from fukaiji.portal.errors import (
 from fukaiji.portal.folder import MAX_ID, FolderView
 from fukaiji.portal.models import PortalSession
 from fukaiji.portal.states import ViewKind
+from fukaiji.registry.errors import MoveOutRefused
+from fukaiji.registry.rules import japanese_date
 from fukaiji.web.api.portal import (
     GrantView,
     HistoryEntry,
@@ -55,7 +59,7 @@ from fukaiji.web.api.portal import (
 )
 from fukaiji.web.cookies import clear_session_cookie, secure_cookies, set_session_cookie
 from fukaiji.web.deps import Database, network_key
-from fukaiji.web.pages._common import FormState, redirect, undo_unless_kept
+from fukaiji.web.pages._common import FormInput, FormState, form_date, redirect, undo_unless_kept
 from fukaiji.web.pages._portal_common import (
     PORTAL_HOME,
     ResidentSession,
@@ -91,6 +95,8 @@ FLASHES = {
     "invitation_cancelled": "招待コードを取り消しました。",
     "accepted": "代理人になりました。下の一覧から本人のフォルダを表示できます。",
     "saved": "設定を保存しました。",
+    "move_out_filed": "転出届を受け付けました。",
+    "move_out_cancelled": "転出届を取り消しました。",
 }
 
 
@@ -348,6 +354,67 @@ async def save_settings(request: Request, session: Database, resident: ResidentS
             form=FormState.refused({"notification_email": email[:300]}, error),
         )
     return redirect("/portal/settings?done=saved")
+
+
+# ---- 引越し手続 (the person's own 転出届) -----------------------------------------------------
+
+# The service's field names (the register's are Japanese) as the form's.
+MOVE_FIELDS = {"転出先": "destination", "転出予定日": "planned_on", "転出届": "destination"}
+
+
+def _moves_page(
+    request: Request,
+    session: Session,
+    resident: PortalSession,
+    *,
+    status_code: int = 200,
+    **context: object,
+) -> HTMLResponse:
+    """Refused to a proxy (an audited 403 page): only the person moves herself."""
+    return render_portal(
+        request,
+        session,
+        resident,
+        "portal/moves.html",
+        status_code=status_code,
+        move_out=portal_moves.move_out_status(session, resident),
+        japanese_date=japanese_date,
+        **context,
+    )
+
+
+@router.get("/moves", response_class=HTMLResponse)
+def moves_page(
+    request: Request, session: Database, resident: ResidentSession, done: str | None = None
+) -> HTMLResponse:
+    return _moves_page(request, session, resident, flash=_flash(done))
+
+
+@router.post("/moves", response_class=HTMLResponse)
+async def file_move_out(request: Request, session: Database, resident: ResidentSession) -> Response:
+    values = await checked_portal_form(request, session, resident)
+    typed = {name: values.get(name, "")[:40] for name in ("destination", "planned_on")}
+    try:
+        portal_moves.file_move_out(
+            session,
+            resident,
+            destination=typed["destination"],
+            planned_on=form_date(typed, "planned_on", required=True),  # type: ignore[arg-type]
+        )
+    except (FormInput, InvalidInput, MoveOutRefused) as error:
+        undo_unless_kept(session, error)
+        form = FormState.refused(typed, error, field_names=MOVE_FIELDS)
+        return _moves_page(request, session, resident, status_code=422, form=form)
+    return redirect("/portal/moves?done=move_out_filed")
+
+
+@router.post("/moves/cancel")
+async def cancel_move_out(
+    request: Request, session: Database, resident: ResidentSession
+) -> Response:
+    await checked_portal_form(request, session, resident)
+    portal_moves.cancel_move_out(session, resident)
+    return redirect("/portal/moves?done=move_out_cancelled")
 
 
 # ---- deleting the folder --------------------------------------------------------------------
