@@ -49,6 +49,9 @@ class PersonEvent:
 
 Listener = Callable[[Session, PersonEvent], None]
 _listeners: list[Listener] = []
+Objector = Callable[[Session, PersonEvent], str | None]
+"""Asked before an event happens: a reason to hold it back, or None."""
+_objectors: list[Objector] = []
 
 
 class NoListener(RuntimeError):
@@ -60,6 +63,22 @@ def listen(listener: Listener) -> Listener:
     if listener not in _listeners:
         _listeners.append(listener)
     return listener
+
+
+def objector(check: Objector) -> Objector:
+    """Register ``check`` once (usable as a decorator)."""
+    if check not in _objectors:
+        _objectors.append(check)
+    return check
+
+
+def objections(session: Session, event: PersonEvent) -> list[str]:
+    """Every reason to hold ``event`` back. Fail closed as ``announce`` does."""
+    if not _objectors:
+        raise NoListener(
+            f"no objector for person event {event.kind}: import fukaiji.protection first"
+        )
+    return [reason for check in tuple(_objectors) if (reason := check(session, event))]
 
 
 def announce(session: Session, event: PersonEvent) -> None:

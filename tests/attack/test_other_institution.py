@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,8 +22,11 @@ from tests.screens.conftest import log_in_on_screen
 from tests.web.conftest import TEST_SETTINGS, AsStaff, StaffLogin
 
 from fukaiji.audit.models import AuditEntry
+from fukaiji.identifiers import MyNumber
 from fukaiji.network.codes import NETWORK_KEY_PURPOSE
 from fukaiji.protection.models import DeskMessage
+from fukaiji.registry import moves
+from fukaiji.registry.errors import MoveInRefused
 from fukaiji.staff.roles import StaffRole
 
 API = "/api/v1"
@@ -348,3 +352,47 @@ def test_the_desk_reads_what_was_told_on_its_screen(
     assert page.status_code == 200, page.text
     assert "情報照会" in page.text and "東京都千代田区から情報照会がありました" in page.text
     screen.close()
+
+
+def test_a_move_out_filed_with_her_card_cannot_hand_the_shelter_to_a_colluding_clerk(
+    world: PortalWorld, client: TestClient, as_staff: AsStaff, hanako: Resident
+) -> None:
+    """Whoever holds her left-behind card can file a 転出届 on the portal naming a municipality
+    whose clerk colludes; that clerk's 転入 would receive her address as the 前住所. While a
+    perpetrator path is open the 転入 is refused as if there were no 転出届; her desk is told."""
+    today = date.today()
+    moves.record_move_out(
+        world.session,
+        person_id=hanako.id,
+        destination_code="011002",
+        planned_on=today,
+        actor="portal:card-holder",
+        municipality_code=None,
+    )
+    world.session.commit()
+    number = MyNumber(world.my_number(hanako))
+    with pytest.raises(MoveInRefused) as refused:
+        moves.complete_move_in(
+            world.session,
+            municipality_code="011002",
+            my_number=number,
+            address_line="北一条西一丁目",
+            moved_on=today,
+            actor="staff:sapporo",
+        )
+    world.session.commit()
+    with pytest.raises(MoveInRefused) as no_move_out:
+        moves.complete_move_in(
+            world.session,
+            municipality_code="141003",
+            my_number=number,
+            address_line="一丁目",
+            moved_on=today,
+            actor="staff:yokohama",
+        )
+    world.session.commit()
+    assert refused.value.message == no_move_out.value.message  # nothing to tell them apart
+    reasons = [entry["reason"] for entry in audited(world, "registry.move_in_refused")]
+    assert reasons == ["no_move_out", "no_move_out"]
+    held = [body for kind, body in osaka_messages(world) if kind == "alert"]
+    assert any("札幌市" in body and "マイナポータルで出された転出届" in body for body in held)

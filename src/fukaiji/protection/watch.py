@@ -27,7 +27,7 @@ from fukaiji.events import PersonEvent, PersonEventKind
 from fukaiji.identifiers import InvalidIdentifier, lookup_local_government
 from fukaiji.network.models import Institution
 from fukaiji.protection.models import DeskMessage, OutsideActivity, Protection
-from fukaiji.protection.service import protection_subject
+from fukaiji.protection.service import judge, protection_subject
 from fukaiji.protection.states import DeskMessageKind
 
 ALERT_WINDOW = timedelta(days=7)
@@ -75,10 +75,7 @@ def _message(
                 "保護地域の見直しが必要か確認してください。"
             )
         case PersonEventKind.MOVE_REFUSED:
-            return DeskMessageKind.ALERT, (
-                f"注意: {actor}が、{who}について転出届のない転入を記録しようとしました。"
-                "転入は拒否されました。心当たりがなければ、相手の機関に確認してください。"
-            )
+            return DeskMessageKind.ALERT, _refused_move(who, actor, event.details.get("reason"))
         case PersonEventKind.QUERY if outside:
             return DeskMessageKind.QUERY, (
                 f"{who}について、{actor}から情報照会がありました（法令根拠表の第"
@@ -105,6 +102,42 @@ def _message(
                 "必要に応じて、自機関の保護地域も見直してください。"
             )
     return None, None
+
+
+_MOVE_REFUSALS = {
+    "no_move_out": "転出届のない転入を記録しようとしました",
+    "future_date": "未来の日付で転入を記録しようとしました",
+    "out_of_period": "届出期間を過ぎた転入を記録しようとしました",
+    "already_resident": "すでに住民である方の転入を記録しようとしました",
+    "held_for_protection": (
+        "マイナポータルで出された転出届による転入を記録しようとしました。利用停止手続が"
+        "終わっていないため、カードを持つ加害者が出した届出のおそれがあり、転入を止めました。"
+        "ご本人の意思による転居であれば、ご本人に新しい住所地の窓口で手続していただいてください"
+    ),
+}
+
+
+def _refused_move(who: str, actor: str, reason: object) -> str:
+    what = _MOVE_REFUSALS.get(str(reason), _MOVE_REFUSALS["no_move_out"])
+    return (
+        f"注意: {actor}が、{who}について{what}。転入は拒否されました。"
+        "心当たりがなければ、相手の機関に確認してください。"
+    )
+
+
+@events.objector
+def hold_portal_move_in(session: Session, event: PersonEvent) -> str | None:
+    """A 転入 completing a 転出届 made on the portal is held while any protection of hers still
+    has a perpetrator path open: the card that made it may be in his hands, and the destination
+    would receive the shelter's address as the 前住所."""
+    if event.kind is not PersonEventKind.MOVE_IN:
+        return None
+    protections = session.scalars(
+        select(Protection).where(Protection.person_id == event.person_id)
+    ).all()
+    if any(not judge(session, protection)[2].complete for protection in protections):
+        return "usage_stop_incomplete"
+    return None
 
 
 def _count_and_alert(

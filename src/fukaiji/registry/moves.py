@@ -221,6 +221,9 @@ def complete_move_in(
     move_out = _move_out_to(session, person, here)
     if person is None or move_out is None:
         refusal.refuse("no_move_out", NoMoveOutHere())
+    if _held_back(session, move_out, person, here, actor, now):
+        # Told to her desks as held; to this municipality it looks like no 転出届 at all.
+        refusal.refuse("no_move_out", NoMoveOutHere(), told="held_for_protection")
     current = _current(person)
     if current.municipality_code == here:
         refusal.refuse("already_resident", AlreadyResident())
@@ -260,7 +263,7 @@ class _MoveInRefusal:
         self.actor = actor
         self.now = now
 
-    def refuse(self, reason: str, error: MoveInRefused) -> NoReturn:
+    def refuse(self, reason: str, error: MoveInRefused, *, told: str | None = None) -> NoReturn:
         audit.record(
             self.session,
             actor=self.actor,
@@ -278,9 +281,27 @@ class _MoveInRefusal:
                 self.here,
                 self.actor,
                 self.now,
-                reason=reason,
+                reason=told or reason,
             )
         raise error
+
+
+def _held_back(
+    session: Session, move_out: MoveOut, person: Person, here: str, actor: str, now: datetime
+) -> bool:
+    """A 転出届 made on the portal may have been made by whoever holds her card: whether it may
+    be completed is asked of the protection measures (``events.objections``). A 転出届 taken at
+    the window, where she showed herself, is not asked about."""
+    if MoveOutChannel(move_out.channel) is not MoveOutChannel.PORTAL:
+        return False
+    event = PersonEvent(
+        kind=PersonEventKind.MOVE_IN,
+        person_id=person.id,
+        institution_code=here,
+        actor=actor,
+        at=now,
+    )
+    return bool(events.objections(session, event))
 
 
 def _person_or_none(session: Session, number: MyNumber) -> Person | None:
