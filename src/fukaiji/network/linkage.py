@@ -397,21 +397,18 @@ def _named_for_routed(
     item_code: str,
     actor: str,
     subject: str,
-) -> QueryNotPermitted:
+) -> ProviderIsRouted:
     """A municipality named for a query the network routes itself: refused and audited, so
     that probing municipality after municipality shows in the log."""
-    audit.record(
+    _audit_refusal(
         session,
-        actor=actor,
-        action="linkage.query_refused",
-        institution=requester.code,
-        subject=subject,
-        details={
-            "provider": provider.code,
-            "affair": affair_code,
-            "item": item_code,
-            "reason": "provider_named_for_routed_query",
-        },
+        requester,
+        provider,
+        affair_code,
+        item_code,
+        actor,
+        subject,
+        reason="provider_named_for_routed_query",
     )
     return ProviderIsRouted()
 
@@ -427,14 +424,7 @@ def _refused(
     subject: str,
 ) -> QueryNotPermitted:
     """Audit a refused query and return the error to raise."""
-    audit.record(
-        session,
-        actor=actor,
-        action="linkage.query_refused",
-        institution=requester.code,
-        subject=subject,
-        details={"provider": provider.code, "affair": affair_code, "item": item_code},
-    )
+    _audit_refusal(session, requester, provider, affair_code, item_code, actor, subject)
     affair_name = table.affair_name(affair_code) or "法令根拠表にない事務"
     item_name = table.item_name(item_code) or "法令根拠表にない特定個人情報"
     return QueryNotPermitted(
@@ -443,6 +433,29 @@ def _refused(
         provider=f"{provider} [{provider.kind.label}]",
         item=f"{item_code} ({item_name})",
         allowed_pairs=table.allowed_pairs(affair_code, item_code),
+    )
+
+
+def _audit_refusal(
+    session: Session,
+    requester: InstitutionRef,
+    provider: InstitutionRef,
+    affair_code: str,
+    item_code: str,
+    actor: str,
+    subject: str,
+    reason: str | None = None,
+) -> None:
+    details = {"provider": provider.code, "affair": affair_code, "item": item_code}
+    if reason is not None:
+        details["reason"] = reason
+    audit.record(
+        session,
+        actor=actor,
+        action="linkage.query_refused",
+        institution=requester.code,
+        subject=subject,
+        details=details,
     )
 
 

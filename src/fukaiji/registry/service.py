@@ -172,15 +172,16 @@ def current_my_number(session: Session, person_id: uuid.UUID) -> MyNumber:
 
 
 def find_by_my_number(session: Session, number: str | MyNumber) -> Person:
-    """The person a current 個人番号 belongs to. A retired number finds no one, and says so."""
+    """The person a current 個人番号 belongs to. A retired number finds no one, answered exactly as
+    a number never issued: any institution may ask this, and "retired" would tell it that she
+    changed her number, a measure for a person at risk. Only the municipality she lives in is
+    told that a number was retired (``lookup_resident``)."""
     parsed = number if isinstance(number, MyNumber) else MyNumber.parse(number)
     record = session.scalars(
         select(MyNumberRecord).where(MyNumberRecord.number == str(parsed))
     ).one_or_none()
-    if record is None:
+    if record is None or record.retired_at is not None:
         raise UnknownMyNumber()
-    if record.retired_at is not None:
-        raise RetiredMyNumber()
     return get_person(session, record.person_id)
 
 
