@@ -263,3 +263,29 @@ def test_a_forged_form_is_refused_and_changes_nothing(
         assert refused.status_code == 403 and "<h1>" in refused.text
         assert CARD_TOKEN.search(refused.text) is None
     assert _live_card(engine, person) is None
+
+
+def test_another_municipality_cannot_tell_her_number_from_one_never_issued(
+    screens: TestClient, make_staff
+) -> None:
+    """A card window elsewhere (the perpetrator's clerk) typing her number learns nothing: not
+    that the number exists, nor that it was retired by a change of number."""
+    token = _window(screens, make_staff)
+    resident = _resident(screens, token)
+    changed = screens.post(
+        f"{CARDS}/{resident['id']}/my-number-change",
+        data={"reason": "DV 加害者に番号を知られているため", "csrf_token": token},
+    )
+    assert changed.status_code == 200
+    current = NEW_NUMBER.search(changed.text).group(1)
+    screens.cookies.clear()
+    other = _window(screens, make_staff, "osaka_window", "271004")
+
+    def answer(number: str) -> str:
+        page = screens.post(f"{CARDS}/lookup", data={"my_number": number, "csrf_token": other})
+        assert page.status_code == 422
+        return page.text.split('id="main"', 1)[-1]
+
+    never_issued = answer("123456789018")
+    assert answer(current) == never_issued
+    assert answer(resident["my_number"]) == never_issued

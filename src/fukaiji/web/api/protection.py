@@ -36,7 +36,7 @@ from fukaiji.protection.service import Requester, View
 from fukaiji.protection.states import ConsentChannel, DeskMessageKind, ExclusionSource
 from fukaiji.protection.status import ProtectionStatus, current_status
 from fukaiji.registry import service as registry
-from fukaiji.registry.errors import RetiredMyNumber, UnknownMyNumber
+from fukaiji.registry.errors import UnknownMyNumber
 from fukaiji.registry.models import Person
 from fukaiji.staff.roles import StaffRole
 from fukaiji.web.api.uploads import (
@@ -522,7 +522,7 @@ def _by_my_number(session: Session, text: str, field: str) -> uuid.UUID:
         return registry.find_by_my_number(session, MyNumber.parse(text)).id
     except InvalidIdentifier as error:
         raise _invalid([field], f"個人番号: {error.fault_ja} ({error.fault_en})") from error
-    except (UnknownMyNumber, RetiredMyNumber) as error:
+    except UnknownMyNumber as error:
         raise _invalid([field], f"{error.field}: {error.message}") from error
 
 

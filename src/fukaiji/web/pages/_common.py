@@ -29,7 +29,7 @@ from fukaiji.errors import DomainError
 from fukaiji.identifiers import InvalidIdentifier, MyNumber
 from fukaiji.intermediate.service import TOKYO
 from fukaiji.registry import service as registry
-from fukaiji.registry.errors import RetiredMyNumber, UnknownMyNumber
+from fukaiji.registry.errors import UnknownMyNumber
 from fukaiji.staff import service as staff_service
 from fukaiji.staff.roles import StaffRole, sorted_roles
 from fukaiji.web.deps import (
@@ -127,13 +127,19 @@ def form_date(values: Mapping[str, Any], name: str, *, required: bool = False) -
         ) from None
 
 
+def parse_my_number(text: str, field: str) -> MyNumber:
+    """A 個人番号 typed into ``field``; a fault names the field, never the number."""
+    try:
+        return MyNumber.parse(text.strip())
+    except InvalidIdentifier as error:
+        raise FormInput(field, f"個人番号: {error.fault_ja} ({error.fault_en})") from error
+
+
 def person_by_my_number(session: Session, text: str, field: str) -> uuid.UUID:
     """The person a current 個人番号 belongs to; a fault names the field, never the number."""
     try:
-        return registry.find_by_my_number(session, MyNumber.parse(text.strip())).id
-    except InvalidIdentifier as error:
-        raise FormInput(field, f"個人番号: {error.fault_ja} ({error.fault_en})") from error
-    except (UnknownMyNumber, RetiredMyNumber) as error:
+        return registry.find_by_my_number(session, parse_my_number(text, field)).id
+    except UnknownMyNumber as error:
         raise FormInput(field, error.message) from error
 
 

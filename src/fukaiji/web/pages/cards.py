@@ -37,6 +37,7 @@ from fukaiji.web.deps import Database, Principal, ca_key, my_number_key
 from fukaiji.web.pages._common import (
     FormState,
     checked_form,
+    parse_my_number,
     person_by_my_number,
     redirect,
     render,
@@ -90,12 +91,17 @@ def search_form(request: Request, principal: CardWindow) -> HTMLResponse:
 async def look_up(request: Request, session: Database, principal: CardWindow) -> Response:
     values = await checked_form(request, session, principal)
     try:
-        person_id = person_by_my_number(session, str(values.get("my_number", "")), "my_number")
-        registry.resident_of(session, principal.institution_code, person_id)
+        number = parse_my_number(str(values.get("my_number", "")), "my_number")
+        person_id = registry.lookup_resident(
+            session,
+            municipality_code=principal.institution_code,
+            number=number,
+            actor=principal.actor,
+        ).id
     except DomainError as error:
         undo_unless_kept(session, error)
-        # Malformed, unknown, retired or living elsewhere: said next to the field; the number
-        # typed is not shown again.
+        # Malformed, unknown or living elsewhere (answered alike), or retired here: said next to
+        # the field; the number typed is not shown again.
         form = FormState(errors={"my_number": error.message})
         return render(request, "cards/search.html", principal=principal, status_code=422, form=form)
     return redirect(f"/staff/cards/{person_id}")
