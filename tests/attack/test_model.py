@@ -97,11 +97,28 @@ REGION = parse_region([OSAKA])
 
 CHILD_ALLOWANCE = "JM01000000000010"  # 児童手当 (市町村長 → 市町村長)
 ITEMS = ("TM02000000000001", "TM01000000000001")  # 地方税関係情報, 住民票関係情報
-ADDRESSES = {True: "大阪市北区梅田一丁目1番1号", False: "東京都千代田区千代田一丁目1番1号"}
-NOTICE_BODIES = {
-    True: "堺市堺区南瓦町3番1号の窓口で受け付けています。",
-    False: "申請を受付中です。",
-}
+# The region named in every script and spelling a sender might use, or hide it in: the mask must
+# find each one (fukaiji.protection.region), and the model expects each to be held back.
+OSAKA_SPELLINGS = (
+    "大阪市北区梅田一丁目1番1号",
+    "堺市堺区南瓦町3番1号",
+    "大\u200b阪\u200d市北区",  # zero-width characters between the letters
+    "おおさかし きたく うめだ",
+    "オオサカシ キタク",
+    "ｵｵｻｶｼ ｷﾀｸ",  # half-width katakana
+    "Osaka-shi Kita-ku Umeda 1-1",
+    "OOSAKA SHI",
+    "Ōsaka City",
+    "〒530-0001",
+    "郵便番号 5900078",
+    "ＳＡＫＡＩ－ＳＨＩ",  # full-width
+)
+ELSEWHERE = "東京都千代田区千代田一丁目1番1号"
+NOTICE_BODIES = {False: "申請を受付中です。"}
+
+
+def notice_body(spelling: str) -> str:
+    return f"{spelling}の窓口で受け付けています。"
 CATEGORIES = ("benefit", "tax")
 MOVES = {OSAKA: "梅田一丁目1番1号", CHIYODA: "千代田一丁目2番2号", YOKOHAMA: "日本大通1番地"}
 
@@ -109,6 +126,7 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 
 PERPETRATOR, BYSTANDER = "perpetrator", "bystander"
 CARD_PATH: tuple[str, int | None] = (PathKind.CARD.value, None)
+OWN_PATH: tuple[str, int | None] = ("own", None)
 
 # ---- the model ---------------------------------------------------------------------------------
 
@@ -260,7 +278,30 @@ class Model:
 
     # -- the views --
 
-    def view(self, *, new_folder: bool = False) -> Shown:
+    def masked(self, path: tuple[str, int | None], card: int | None = None) -> bool:
+        """Whether the portal holds back from ``path`` what gives the region away: from the
+        moment the desk registers her, on every path it must fear (the card left behind, a
+        card of hers that existed then, a risky grant); never on her own reissued card."""
+        if self.registered is None:
+            return False
+        if path == CARD_PATH:
+            return self.left_behind and self.risky(0)
+        if path == OWN_PATH:
+            return self.left_behind and card is not None and self.risky(card)
+        return any(path == (PathKind.PROXY.value, g.grant_id) for g in self.risky_grants())
+
+    def view(self, *, new_folder: bool = False, masked: bool = False) -> Shown:
+        shown = self._unmasked_view(new_folder=new_folder)
+        if not masked:
+            return shown
+        hidden = self.revealing(shown)
+        return Shown(
+            frozenset(r for r in shown.records if (ViewKind.RECORDS.value, r) not in hidden),
+            frozenset(i for i in shown.self_info if (ViewKind.SELF_INFO.value, i) not in hidden),
+            frozenset(t for t in shown.inbox if (ViewKind.INBOX.value, t) not in hidden),
+        )
+
+    def _unmasked_view(self, *, new_folder: bool) -> Shown:
         records = {
             record_id
             for record_id, (requester, provider) in self.records.items()
@@ -297,12 +338,15 @@ class Model:
 # ---- reading the system --------------------------------------------------------------------------
 
 
-def exposed(report: ExposureReport) -> dict[tuple[str, int | None], set[tuple[str, int | str]]]:
-    """The exposure report's items by path, keyed like ``Model.revealing``."""
+def exposed(
+    report: ExposureReport, *, held_back: bool = False
+) -> dict[tuple[str, int | None], set[tuple[str, int | str]]]:
+    """The exposure report's items (or those it lists as held back) by path, keyed like
+    ``Model.revealing``."""
     by_path: dict[tuple[str, int | None], set[tuple[str, int | str]]] = {
         (path.kind.value, path.grant_id): set() for path in report.paths
     }
-    for item in report.items:
+    for item in report.held_back if held_back else report.items:
         key = item.title if item.view is ViewKind.INBOX else item.item_id
         by_path[(item.path.kind.value, item.path.grant_id)].add((item.view.value, key))
     return by_path
@@ -642,14 +686,17 @@ def victim_machine(session: Session, engine: Engine) -> type[RuleBasedStateMachi
             institution=st.sampled_from(INSTITUTIONS),
             item_code=st.sampled_from(ITEMS),
             in_osaka=st.booleans(),
+            spelling=st.sampled_from(OSAKA_SPELLINGS),
         )
-        def register_self_info(self, institution: str, item_code: str, in_osaka: bool) -> None:
+        def register_self_info(
+            self, institution: str, item_code: str, in_osaka: bool, spelling: str
+        ) -> None:
             item = intermediate.register_self_info(
                 session,
                 institution=institutions[institution],
                 addressee_number=self._number(institution),
                 item_code=item_code,
-                content={"住所": ADDRESSES[in_osaka], "年度": 2026},
+                content={"住所": spelling if in_osaka else ELSEWHERE, "年度": 2026},
                 publish_from=date(2026, 4, 1),
                 actor="test:provider",
             )
@@ -737,6 +784,7 @@ def victim_machine(session: Session, engine: Engine) -> type[RuleBasedStateMachi
             institution=st.sampled_from([OSAKA, SAKAI, CHIYODA]),
             category=st.sampled_from(CATEGORIES),
             names_region=st.booleans(),
+            spelling=st.sampled_from(OSAKA_SPELLINGS),
             screened=st.booleans(),
             send_now=st.booleans(),
         )
@@ -745,6 +793,7 @@ def victim_machine(session: Session, engine: Engine) -> type[RuleBasedStateMachi
             institution: str,
             category: str,
             names_region: bool,
+            spelling: str,
             screened: bool,
             send_now: bool,
         ) -> None:
@@ -752,7 +801,7 @@ def victim_machine(session: Session, engine: Engine) -> type[RuleBasedStateMachi
             title = f"お知らせ{self.notice_count}号"
             sender = senders[institution]
             number = self._number(institution)
-            body = NOTICE_BODIES[names_region]
+            body = notice_body(spelling) if names_region else NOTICE_BODIES[False]
             notice = notices.create_notice(
                 session, sender=sender, title=title, body=body, category=category
             )
@@ -839,11 +888,14 @@ def victim_machine(session: Session, engine: Engine) -> type[RuleBasedStateMachi
             reported = {(path.kind.value, path.grant_id) for path in report.paths}
             missed = self.model.perpetrator_paths() - reported
             assert not missed, f"open paths the exposure check does not report: {missed}"
-            # And through each, exactly what the model says the portal shows of the region.
-            by_path = exposed(report)
+            # Through each, nothing of the region is shown: the mask holds back exactly what the
+            # model says would give it away, and the report lists that apart.
+            by_path, held_by_path = exposed(report), exposed(report, held_back=True)
             for path in report.paths:
+                key = (path.kind.value, path.grant_id)
                 expected = self.model.revealing(self.model.view(new_folder=path.new_folder))
-                assert by_path[(path.kind.value, path.grant_id)] == expected, path
+                assert by_path[key] == set(), path
+                assert held_by_path[key] == expected, path
             return report
 
         def _old_sessions(self) -> None:
@@ -866,7 +918,7 @@ def victim_machine(session: Session, engine: Engine) -> type[RuleBasedStateMachi
             if index is not None and self.model.account is not None:
                 login = world.login(self.model.cards[index].token)
                 self._opened(login, index)
-                views.append(("victim", ("own", None), world.view(login)))
+                views.append(("victim", OWN_PATH, world.view(login)))
             if self.model.left_behind:
                 views += self._with_the_card_left_behind()
             views += self._as_proxy(PERPETRATOR)
@@ -915,16 +967,20 @@ def victim_machine(session: Session, engine: Engine) -> type[RuleBasedStateMachi
             report: ExposureReport | None,
         ) -> None:
             shown = Shown.of(view)
-            assert shown == self.model.view(), (who, path)
+            card = self.model.victim_card() if path == OWN_PATH else None
+            assert shown == self.model.view(masked=self.model.masked(path, card)), (who, path)
             self._nothing_undisclosed(view)
             # The model's idea of what gives the region away is the region rules' idea.
             for item in (*view.records, *view.self_info, *view.inbox):
                 assert self.model.reveals(*key_of(item)) is names_the_region(item), item
             if report is None:
                 return
-            # The invariant: while she is protected, whatever 太郎 can see that gives the region
-            # away is reported by the exposure check, on the very path he used — and the check
-            # reports nothing the portal does not show: they agree, item for item.
+            # The invariant, enforced: while she is protected, 太郎 sees nothing of the region
+            # on any path open to him.
+            items = (*view.records, *view.self_info, *view.inbox)
+            if path in self.model.perpetrator_paths():
+                assert not [key_of(i) for i in items if names_the_region(i)], (who, path)
+            # And the check reports what the portal shows, item for item.
             by_path = exposed(report)
             assert path in by_path or path not in self.model.perpetrator_paths(), path
             if path in by_path:

@@ -181,31 +181,32 @@ def test_a_desk_outside_the_region_gets_the_same_answer_whatever_region_it_tries
         assert report.status_code == 200, report.text
         body = report.json()
         assert body["details_withheld"] is True
-        assert body["items"] == [] and body["exposed"] is True  # an open path counts
-        answers.append((body["exposed"], body["paths"], body["items"]))
+        assert body["items"] == body["held_back"] == [] and body["exposed"] is True
+        answers.append((body["exposed"], body["paths"], body["items"], body["held_back"]))
     assert all(answer == answers[0] for answer in answers)
-    # Its own prefecture as the region: 東京都's items in full, but an item shared with an
-    # institution outside the region (大阪市's query to 千代田区) does not name that institution.
+    # Its own prefecture as the region: 東京都's items in full (held back from the card left
+    # behind from the moment it registered her), but an item shared with an institution outside
+    # the region (大阪市's query to 千代田区) does not name that institution.
     client.patch(
         f"{API}/protections/{protection_id}", json={"region_codes": ["130001"]}, headers=headers
     )
     own_prefecture = client.get(f"{API}/protections/{protection_id}/exposure", headers=headers)
     assert own_prefecture.json()["details_withheld"] is False
-    assert own_prefecture.json()["items"]
+    assert own_prefecture.json()["held_back"] and own_prefecture.json()["items"] == []
     assert_no_shelter_marker(json.dumps(own_prefecture.json(), ensure_ascii=False))
     kinds = [kind for kind, _ in osaka_messages(world)]
     assert "alert" in kinds  # 千代田区 registered her: 大阪市's desk is told
     assert kinds.count("region_changed") == 5
 
 
-def test_the_shelter_desk_sees_every_exposed_item(
+def test_the_shelter_desk_sees_every_item_held_back(
     world: PortalWorld, client: TestClient, as_staff: AsStaff, osaka_desk, hanako: Resident
 ) -> None:
     headers = as_staff(osaka_desk)
     (protection,) = client.get(f"{API}/protections", headers=headers).json()
     body = client.get(f"{API}/protections/{protection['id']}/exposure", headers=headers).json()
     assert body["details_withheld"] is False
-    assert body["exposed"] is True and body["items"]
+    assert body["exposed"] is False and body["items"] == [] and body["held_back"]
 
 
 # ---- attack 3: the other side's 不開示 flag ----------------------------------------------------

@@ -1,8 +1,8 @@
 """The seed's ケース② walked end to end in Chromium, by clicking, on the demonstration world.
 
 花子 fled 千代田区 for 大阪市; her old card and its PIN are with 太郎, who is also her portal proxy.
-The desk registers the case and sees both paths exposed; the card window suspends and reissues
-her card; she logs in with the new card and deletes her folder; the desk then sees no exposure;
+The desk registers the case and sees both paths open, 大阪 held back from them; the card window
+suspends and reissues her card; she logs in with the new card and deletes her folder; the desk then sees no exposure;
 and the notice department's next send reaches her new folder while 美咲, whose left-behind card
 still works, is blocked at the gate.
 """
@@ -25,7 +25,7 @@ def test_case_2_from_registration_to_a_notice_that_reaches_her_new_folder(
     log_in_staff(desk, demo_world.staff_member("demo-osaka-desk"))
     protection_url = _register_case(desk, story)
     screenshot(desk, "desk-exposure", tmp_path)
-    _expect_both_paths_exposed(desk)
+    _expect_both_paths_open_and_masked(desk)
 
     window = new_page("/staff/login")
     log_in_staff(window, demo_world.staff_member("demo-osaka-window"))
@@ -77,8 +77,9 @@ def _register_case(page, story) -> str:
     return registered.group(0)
 
 
-def _expect_both_paths_exposed(page) -> None:
-    assert page.locator("#exposure .verdict").inner_text() == "加害者から見える情報があります"
+def _expect_both_paths_open_and_masked(page) -> None:
+    verdict = page.locator("#exposure .verdict").inner_text()
+    assert verdict == "保護地域が分かる項目は隠していますが、加害者に開いている経路が残っています"
     paths = page.locator("#exposure h3").all_inner_texts()
     assert any("カード" in path for path in paths), paths
     assert any("代理人" in path for path in paths), paths

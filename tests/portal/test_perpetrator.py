@@ -150,6 +150,7 @@ def test_after_the_grant_is_cancelled_the_proxy_is_refused_and_their_live_sessio
             world.session,
             account_id=grant.account_id,
             viewer_person_id=perpetrator.id,
+            card_id=None,
             network_key=world.network_key,
         )
     refused = world.session.scalars(
@@ -390,6 +391,7 @@ def test_the_paths_into_a_folder_are_the_person_and_each_live_proxy(
             world.session,
             account_id=path.account_id,
             viewer_person_id=path.viewer_person_id,
+            card_id=None,
             network_key=world.network_key,
         )
         assert ids["revealing_record"] in {r.record_id for r in seen.records}

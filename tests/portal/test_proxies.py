@@ -167,12 +167,14 @@ def test_a_proxy_sees_exactly_what_the_person_sees(world, hanako, taro) -> None:
         world.session,
         account_id=grant.account_id,
         viewer_person_id=hanako.id,
+        card_id=None,
         network_key=world.network_key,
     )
     as_proxy = portal.folder_view(
         world.session,
         account_id=grant.account_id,
         viewer_person_id=taro.id,
+        card_id=None,
         network_key=world.network_key,
     )
     assert (as_person.records, as_person.self_info, as_person.inbox) == (

@@ -1,12 +1,16 @@
 """The seed's scenarios, end to end through the services. 花子 fled from 千代田区 to a shelter in
 大阪市; 太郎 is the perpetrator. Each test plays the perpetrator through the real portal and checks
-that the exposure check saw exactly what he saw."""
+that the exposure check saw exactly what he saw (nothing of 大阪, from the moment the desk
+registers her) and lists apart everything of 大阪 the protective mask held back from him."""
 
 from __future__ import annotations
 
 import pytest
 from tests.portal.test_perpetrator import delete
 
+from fukaiji.db.base import utc_now
+from fukaiji.intermediate.display import disclosable_records, disclosable_self_info
+from fukaiji.intermediate.service import tokyo_date
 from fukaiji.jpki import CardSuspended
 from fukaiji.portal import proxies
 from fukaiji.portal.states import ViewKind
@@ -31,6 +35,20 @@ def _osaka(item) -> bool:
 
 def exposed(report, kind: PathKind) -> set[tuple[str, int]]:
     return {(item.view.value, item.item_id) for item in report.items if item.path.kind is kind}
+
+
+def held_back(report, kind: PathKind) -> set[tuple[str, int]]:
+    return {(item.view.value, item.item_id) for item in report.held_back if item.path.kind is kind}
+
+
+def all_of_osaka(world, person) -> set[tuple[str, int]]:
+    """Everything of 大阪 the intermediate servers would disclose to an unmasked view."""
+    records = disclosable_records(world.session, person.id, network_key=world.network_key)
+    items = disclosable_self_info(
+        world.session, person.id, network_key=world.network_key, on=tokyo_date(utc_now())
+    )
+    shown = {(ViewKind.RECORDS.value, r.record_id) for r in records if _osaka(r)}
+    return shown | {(ViewKind.SELF_INFO.value, i.item_id) for i in items if _osaka(i)}
 
 
 def test_a_case_one_request_at_the_first_procedure_hides_the_shelter_for_good(desk) -> None:
@@ -74,7 +92,8 @@ def test_b_card_left_behind_exposed_until_suspension_complete_after_reissue_and_
     report = desk.exposure(protection)
     seen = osaka_in(world.view(world.login(victim.card_token)))  # 太郎, with her card
     assert [path.kind for path in report.paths] == [PathKind.CARD]
-    assert seen and exposed(report, PathKind.CARD) == seen
+    assert seen == exposed(report, PathKind.CARD) == set()
+    assert held_back(report, PathKind.CARD) == all_of_osaka(world, victim) != set()
     steps = [step.kind for step in desk.status(protection).steps]
     assert steps[:5] == [
         StepKind.NON_DISCLOSURE_REQUEST,
@@ -106,7 +125,9 @@ def test_b_a_card_left_behind_exposes_even_without_a_folder(desk) -> None:
     protection = desk.register(victim, card_left_behind=True)
     report = desk.exposure(protection)
     assert report.paths[0].new_folder
-    assert exposed(report, PathKind.CARD) == osaka_in(world.view(world.login(victim.card_token)))
+    seen = osaka_in(world.view(world.login(victim.card_token)))
+    assert seen == exposed(report, PathKind.CARD) == set()
+    assert held_back(report, PathKind.CARD) == all_of_osaka(world, victim) != set()
 
 
 def test_c_cancelling_the_perpetrators_proxy_completes_the_usage_stop(desk) -> None:
@@ -120,7 +141,8 @@ def test_c_cancelling_the_perpetrators_proxy_completes_the_usage_stop(desk) -> N
     assert [(p.kind, p.grant_id) for p in report.paths] == [(PathKind.PROXY, grant.id)]
     as_proxy = world.login(perpetrator.card_token)
     world.enter(as_proxy, grant.account_id)
-    assert exposed(report, PathKind.PROXY) == osaka_in(world.view(as_proxy))
+    assert exposed(report, PathKind.PROXY) == osaka_in(world.view(as_proxy)) == set()
+    assert held_back(report, PathKind.PROXY) == all_of_osaka(world, victim) != set()
     assert [step.kind for step in desk.status(protection).steps][1] is StepKind.CANCEL_PROXY
 
     proxies.cancel_grant(world.session, world.login(victim.card_token).portal_session, grant.id)
@@ -144,7 +166,8 @@ def test_d_with_both_paths_suspension_alone_leaves_the_proxy_path_open(desk) -> 
     assert [p.kind for p in after_suspension.paths] == [PathKind.PROXY]
     as_proxy = world.login(perpetrator.card_token)
     world.enter(as_proxy, grant.account_id)
-    assert exposed(after_suspension, PathKind.PROXY) == osaka_in(world.view(as_proxy)) != set()
+    assert exposed(after_suspension, PathKind.PROXY) == osaka_in(world.view(as_proxy)) == set()
+    assert held_back(after_suspension, PathKind.PROXY) == all_of_osaka(world, victim) != set()
     assert not desk.status(protection).usage_stop.complete
 
     world.reissue(victim)

@@ -129,8 +129,10 @@ def test_case_two_walked_on_the_desk_screens_until_nothing_is_exposed(
 
     assert page.status_code == 200
     assert "保護対象者を登録しました" in page.text
-    assert '<p class="verdict exposed">加害者から見える情報があります</p>' in page.text
+    # Masked from registration: nothing is shown, both paths are still open, 大阪 is held back.
+    assert '<p class="verdict held">保護地域が分かる項目は隠していますが、' in page.text
     assert "経路: 置いてきたカード" in page.text and "経路: 代理人設定（山田 太郎）" in page.text
+    assert "隠している項目（" in page.text and "保護地域内の機関" in page.text
     assert "大阪府大阪市" in page.text and "山田 太郎" in page.text  # the desk sees it all
     assert "0120-95-0178" in page.text and '<span class="status-todo">未完了</span>' in page.text
     assert "停止するだけでは" in page.text  # the card step explains the proxy's own card
@@ -138,7 +140,7 @@ def test_case_two_walked_on_the_desk_screens_until_nothing_is_exposed(
 
     fragment = client.get(f"{path}/exposure", headers={"HX-Request": "true"})
     assert fragment.status_code == 200 and "<html" not in fragment.text
-    assert 'id="exposure"' in fragment.text and "verdict exposed" in fragment.text
+    assert 'id="exposure"' in fragment.text and "verdict held" in fragment.text
     plain = client.get(f"{path}/exposure")  # without htmx: the whole page
     assert plain.status_code == 303 and plain.headers["location"] == f"{path}#exposure"
 

@@ -152,13 +152,15 @@ def test_case_two_is_exposed_until_suspension_reissue_and_deletion_are_done(
     assert "停止するだけでは" in view["steps"][1]["reason"]
 
     exposed = client.get(f"{API}/protections/{view['id']}/exposure").json()
-    assert (exposed["exposed"], exposed["verdict"]) == (True, "加害者から見える情報があります")
+    # Both paths are open, and masked: nothing is shown, everything of 大阪 is held back.
+    assert (exposed["exposed"], exposed["verdict"]) == (False, "露出なし")
     assert [(path["kind"], path["grant_id"]) for path in exposed["paths"]] == [
         ("card", None),
         ("proxy", grant.id),
     ]
-    assert {item["path_kind"] for item in exposed["items"]} == {"card", "proxy"}
-    for item in exposed["items"]:
+    assert exposed["items"] == []
+    assert {item["path_kind"] for item in exposed["held_back"]} == {"card", "proxy"}
+    for item in exposed["held_back"]:
         assert "271004" in {institution["code"] for institution in item["institutions"]}
         assert item["reasons"] and len(item["measures"]) == 2
 

@@ -102,7 +102,7 @@ def _as_json(view: FolderView) -> dict[str, Any]:
         "grant_id": view.grant_id,
         "records": [
             {
-                "record_id": r.record_id,
+                "record_id": view.public_id(r),
                 "occurred_at": r.occurred_at.isoformat(),
                 "requester": institution(r.requester),
                 "provider": institution(r.provider),
@@ -114,7 +114,7 @@ def _as_json(view: FolderView) -> dict[str, Any]:
         ],
         "self_info": [
             {
-                "item_id": i.item_id,
+                "item_id": view.public_id(i),
                 "institution": institution(i.institution),
                 "item": i.item_name,
                 "version": i.version,
@@ -124,7 +124,7 @@ def _as_json(view: FolderView) -> dict[str, Any]:
         ],
         "inbox": [
             {
-                "message_id": m.message_id,
+                "message_id": view.public_id(m),
                 "institution": institution(m.institution),
                 "category": m.category.value,
                 "title": m.title,

@@ -448,6 +448,12 @@ def exposure(
 
     report = _run(work)
     console.print(f"開いている経路 (open paths): {len(report.paths)} 件")
+    if report.held_back:
+        console.print(
+            f"隠している項目 {len(report.held_back)} 件: 保護のため、開いている経路には"
+            "表示していません。経路を閉じれば、本人には再び表示されます。"
+        )
+        console.print(_exposure_table(report.held_back))
     if not report.exposed:
         console.print("[green]✓[/green] 露出なし (no exposure)")
         return

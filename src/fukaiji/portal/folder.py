@@ -10,15 +10,25 @@ The やりとり履歴 and 自己情報 come only through the intermediate serve
 (``disclosable_records``, ``disclosable_self_info``): this module never reads the linkage or 副本
 tables. お知らせ are the portal's own table; what reaches it is decided by the sending gate of the
 institution that sends (which excludes the 留意すべき対象者 until the usage-stop procedures are
-complete, and lets notices flow again afterwards, as the seed says), not filtered here.
+complete, and lets notices flow again afterwards, as the seed says).
+
+Then the protective mask (``fukaiji.portal.masking``) holds back, from a path that may be the
+perpetrator's, every item that would give a protected region away; the view keeps them apart in
+``held_back`` for the exposure check, and the portal never renders that part.
+
+Items are shown under opaque ids (``FolderView.public_id``), never the tables' sequence numbers,
+so a gap in the numbering cannot tell a viewer that something was held back.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,6 +46,7 @@ from fukaiji.network.linkage import InstitutionRef, institution_columns, institu
 from fukaiji.network.models import Institution
 from fukaiji.portal import rules
 from fukaiji.portal.errors import InvalidInput, NoFolderAccess
+from fukaiji.portal.masking import Mask, ViewPath, masks_for
 from fukaiji.portal.models import InboxMessage, PortalAccount, ProxyGrant
 from fukaiji.portal.states import ALL_VIEWS, GrantKind, InboxCategory, ViewKind
 
@@ -76,10 +87,15 @@ class FolderAccess:
         return self.grant is not None
 
 
+ShownItem = DisclosableRecord | DisclosableSelfInfo | InboxItem
+_Item = TypeVar("_Item", DisclosableRecord, DisclosableSelfInfo, InboxItem)
+
+
 @dataclass(frozen=True, slots=True)
 class FolderView:
     """Exactly what one path into a folder displays. ``parts`` says which views were built; the
-    others are empty."""
+    others are empty. ``held_back`` is what the protective mask kept from this path, for the
+    exposure check only: nothing that renders a view for a person reads it."""
 
     account_id: int
     person_id: uuid.UUID
@@ -89,6 +105,20 @@ class FolderView:
     records: tuple[DisclosableRecord, ...]
     self_info: tuple[DisclosableSelfInfo, ...]
     inbox: tuple[InboxItem, ...]
+    held_back: tuple[ShownItem, ...] = ()
+    id_key: bytes = field(default=b"", repr=False)
+
+    def public_id(self, item: ShownItem) -> str:
+        """The item's id on the portal: a keyed hash of the item, the same for every path into
+        this folder, revealing neither the table's sequence number nor what lies between."""
+        if isinstance(item, DisclosableRecord):
+            name = f"record:{item.record_id}"
+        elif isinstance(item, DisclosableSelfInfo):
+            name = f"self-info:{item.item_id}"
+        else:
+            name = f"inbox:{item.message_id}"
+        digest = hmac.new(self.id_key, name.encode(), hashlib.sha256).hexdigest()
+        return digest[:20]
 
     @property
     def institutions(self) -> tuple[InstitutionRef, ...]:
@@ -174,12 +204,14 @@ def folder_view(
     *,
     account_id: int,
     viewer_person_id: uuid.UUID,
+    card_id: int | None,
     network_key: bytes,
     parts: Iterable[ViewKind] = ALL_VIEWS,
     on: date | None = None,
 ) -> FolderView:
-    """What ``viewer_person_id`` sees in the folder ``account_id``: its person's やりとり履歴 and
-    自己情報 as the intermediate servers disclose them, and its お知らせ. Raises NoFolderAccess
+    """What ``viewer_person_id``, logged in with ``card_id``, sees in the folder ``account_id``:
+    its person's やりとり履歴 and 自己情報 as the intermediate servers disclose them, and its
+    お知らせ, less what the protective mask holds back from this path. Raises NoFolderAccess
     if the viewer is neither the person nor a proxy with a live grant.
 
     Reads only; neither the 操作履歴 nor the audit log is written (``service.view_folder`` does
@@ -192,6 +224,7 @@ def folder_view(
         person_id=access.account.person_id,
         viewer_person_id=viewer_person_id,
         grant_id=None if access.grant is None else access.grant.id,
+        card_id=card_id,
         wanted=wanted,
         network_key=network_key,
         on=on,
@@ -202,10 +235,11 @@ def new_folder_view(
     session: Session,
     *,
     person_id: uuid.UUID,
+    card_id: int | None,
     network_key: bytes,
     on: date | None = None,
 ) -> FolderView:
-    """What a folder opened now by a card login would show the person's card holder, for a
+    """What a folder opened now by a login with ``card_id`` would show the card holder, for a
     person with no live folder: a first login opens an empty folder (no お知らせ, no proxy), and
     its やりとり履歴 and 自己情報 come from the intermediate servers at once. ``account_id`` is
     0, naming no folder. For the exposure check of a card left behind."""
@@ -215,6 +249,7 @@ def new_folder_view(
         person_id=person_id,
         viewer_person_id=person_id,
         grant_id=None,
+        card_id=card_id,
         wanted=frozenset(ALL_VIEWS),
         network_key=network_key,
         on=on,
@@ -228,10 +263,12 @@ def _build_view(
     person_id: uuid.UUID,
     viewer_person_id: uuid.UUID,
     grant_id: int | None,
+    card_id: int | None,
     wanted: frozenset[ViewKind],
     network_key: bytes,
     on: date | None,
 ) -> FolderView:
+    masks = masks_for(session, ViewPath(person_id, viewer_person_id, grant_id, card_id))
     records: tuple[DisclosableRecord, ...] = ()
     self_info: tuple[DisclosableSelfInfo, ...] = ()
     messages: tuple[InboxItem, ...] = ()
@@ -245,6 +282,11 @@ def _build_view(
         )
     if ViewKind.INBOX in wanted and account_id:
         messages = tuple(inbox(session, account_id=account_id))
+    held_back: list[ShownItem] = []
+    if masks:
+        records = _unmasked(records, masks, held_back)
+        self_info = _unmasked(self_info, masks, held_back)
+        messages = _unmasked(messages, masks, held_back)
     return FolderView(
         account_id=account_id,
         person_id=person_id,
@@ -254,7 +296,26 @@ def _build_view(
         records=records,
         self_info=self_info,
         inbox=messages,
+        held_back=tuple(held_back),
+        id_key=_id_key(network_key, person_id),
     )
+
+
+def _unmasked(
+    items: tuple[_Item, ...], masks: tuple[Mask, ...], held_back: list[ShownItem]
+) -> tuple[_Item, ...]:
+    shown: list[_Item] = []
+    for item in items:
+        if any(mask.hides(item) for mask in masks):
+            held_back.append(item)
+        else:
+            shown.append(item)
+    return tuple(shown)
+
+
+def _id_key(network_key: bytes, person_id: uuid.UUID) -> bytes:
+    """Per person, so that one item's id says nothing about another person's folder."""
+    return hmac.new(network_key, b"portal-ids:" + person_id.bytes, hashlib.sha256).digest()
 
 
 # ---- お知らせ -------------------------------------------------------------------------------

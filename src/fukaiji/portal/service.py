@@ -475,8 +475,10 @@ def view_folder(
     now: datetime | None = None,
 ) -> FolderView:
     """The views of the folder the session is in, built by ``folder_view`` (the same function the
-    exposure check calls), each view entered in the folder's 操作履歴 with who looked (the
-    person, or the proxy and their grant) and audited."""
+    exposure check calls, with the same protective mask for the session's path), each view
+    entered in the folder's 操作履歴 with who looked (the person, or the proxy and their grant)
+    and audited. The audit counts only what was shown: the log is read by administrators, who
+    are not told that anyone is protected."""
     now = now or utc_now()
     actor = session_actor(portal_session)
     try:
@@ -484,6 +486,7 @@ def view_folder(
             session,
             account_id=portal_session.acting_account_id,
             viewer_person_id=portal_session.person_id,
+            card_id=portal_session.card_id,
             network_key=network_key,
             parts=parts,
             on=tokyo_date(now),

@@ -1,13 +1,16 @@
 """加害者から見える情報 (the exposure check): for a protected person, exactly what the portal
 would show through every path still open to the perpetrator, and every item of it that would
-give the protected region away, each with the measure that would close it.
+give the protected region away, each with the measure that would close it — and, apart, every
+item the protective mask holds back from that path (隠している項目), which the perpetrator does
+not see but which the measures would make safe to show to her again.
 
 The paths: the card left behind, while any card the perpetrator may hold can still log in; and
 each proxy grant to the perpetrator (every grant, where the perpetrator is not identified). What a
 path shows is built by the portal's own view code (``folder_view``; ``new_folder_view`` when the
 card could open a folder that does not exist yet), so the check and the portal cannot disagree
 (DESIGN §2, one choke point). An item gives the region away when an institution it names is
-located there or its text names a place there (``fukaiji.protection.region``).
+located there or its text names a place there (``fukaiji.protection.masking``, the same test the
+mask applies).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from fukaiji.network.models import Institution
 from fukaiji.portal.folder import (
     FolderPath,
     FolderView,
-    InboxItem,
+    ShownItem,
     folder_paths,
     folder_view,
     new_folder_view,
@@ -35,6 +38,7 @@ from fukaiji.portal.folder import (
 from fukaiji.portal.states import GrantKind, ViewKind
 from fukaiji.protection.guidance import TOLL_FREE
 from fukaiji.protection.live_state import risky_grants
+from fukaiji.protection.masking import reasons_given_away, usable_risky_card
 from fukaiji.protection.models import Protection
 from fukaiji.protection.need_to_know import sees_item_details
 from fukaiji.protection.region import ProtectedRegion
@@ -58,6 +62,7 @@ class OpenPath:
     viewer_person_id: uuid.UUID
     new_folder: bool  # the card would open a folder that does not exist yet
     measure: str
+    card_id: int | None = None  # for the card path: a card left behind that can still log in
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,14 +78,16 @@ class ExposedItem:
 
 @dataclass(frozen=True, slots=True)
 class ExposureReport:
-    """``details_withheld``: the desk is not in the shelter area (``need_to_know``), so ``items``
-    is empty and any open path counts as exposure."""
+    """``items`` are still shown through an open path; ``held_back`` are kept from it by the
+    protective mask (隠している項目). ``details_withheld``: the desk is not in the shelter area
+    (``need_to_know``), so both are empty and any open path counts as exposure."""
 
     protection_id: uuid.UUID
     checked_at: datetime
     paths: tuple[OpenPath, ...]
     items: tuple[ExposedItem, ...]
     details_withheld: bool = False
+    held_back: tuple[ExposedItem, ...] = ()
 
     @property
     def exposed(self) -> bool:
@@ -104,10 +111,11 @@ def check_exposure(
     region = protected_region(protection)
     if sees_item_details(desk, region):
         shown = tuple(shown_to_desk(item, desk, region) for item in report.items)
-        report = replace(report, items=shown)
+        held = tuple(shown_to_desk(item, desk, region) for item in report.held_back)
+        report = replace(report, items=shown, held_back=held)
     else:
         # Not even the desk's own items: which of them hit depends on the region it typed.
-        report = replace(report, items=(), details_withheld=True)
+        report = replace(report, items=(), held_back=(), details_withheld=True)
     audit.record(
         session,
         actor=actor,
@@ -117,6 +125,7 @@ def check_exposure(
         details={
             "open_paths": len(report.paths),
             "exposed_items": len(report.items),
+            "held_back_items": len(report.held_back),
             "details_withheld": report.details_withheld,
         },
     )
@@ -140,15 +149,26 @@ def shown_to_desk(item: ExposedItem, desk: InstitutionRef, region: ProtectedRegi
 def full_exposure(
     session: Session, protection: Protection, *, network_key: bytes, now: datetime | None = None
 ) -> ExposureReport:
-    """Everything every open path shows that gives the region away. Not for a desk as it is:
-    ``check_exposure`` applies the need-to-know rule."""
+    """Everything every open path shows, or has held back, that gives the region away. Not for
+    a desk as it is: ``check_exposure`` applies the need-to-know rule.
+
+    Held back are only the items that give *this* region away: the mask also keeps from the
+    path what would give away another desk's region, which this desk must not learn."""
     region = protected_region(protection)
     items: list[ExposedItem] = []
+    held_back: list[ExposedItem] = []
     paths = open_paths(session, protection)
     for path in paths:
         view = _view_through(session, protection, path, network_key)
         items.extend(exposed_items(view, path, region))
-    return ExposureReport(protection.id, now or utc_now(), tuple(paths), tuple(items))
+        held_back.extend(_exposed_among(view.held_back, path, region))
+    return ExposureReport(
+        protection.id,
+        now or utc_now(),
+        tuple(paths),
+        tuple(items),
+        held_back=tuple(held_back),
+    )
 
 
 def open_paths(session: Session, protection: Protection) -> list[OpenPath]:
@@ -156,8 +176,9 @@ def open_paths(session: Session, protection: Protection) -> list[OpenPath]:
     facts, state, _ = judge(session, protection)
     folder = folder_paths(session, person_id=protection.person_id)
     paths: list[OpenPath] = []
-    if facts.card_left_behind and state.risky_cards_usable:
-        paths.append(_card_path(protection.person_id, new_folder=not folder))
+    card_id = usable_risky_card(session, protection) if facts.card_left_behind else None
+    if card_id is not None and state.risky_cards_usable:
+        paths.append(_card_path(protection.person_id, card_id, new_folder=not folder))
     grants = risky_grants(
         folder,
         perpetrator_id=facts.perpetrator_id,
@@ -168,10 +189,16 @@ def open_paths(session: Session, protection: Protection) -> list[OpenPath]:
 
 
 def exposed_items(view: FolderView, path: OpenPath, region: ProtectedRegion) -> list[ExposedItem]:
-    """The items of one view that give the region away. Pure."""
+    """The items one view shows that give the region away. Pure."""
+    return _exposed_among((*view.records, *view.self_info, *view.inbox), path, region)
+
+
+def _exposed_among(
+    items: tuple[ShownItem, ...], path: OpenPath, region: ProtectedRegion
+) -> list[ExposedItem]:
     found: list[ExposedItem] = []
-    for item in (*view.records, *view.self_info, *view.inbox):
-        reasons = _reasons(item, region)
+    for item in items:
+        reasons = reasons_given_away(item, region)
         if reasons:
             found.append(_exposed(item, path, reasons, region))
     return found
@@ -181,17 +208,20 @@ def _view_through(
     session: Session, protection: Protection, path: OpenPath, network_key: bytes
 ) -> FolderView:
     if path.new_folder:
-        return new_folder_view(session, person_id=protection.person_id, network_key=network_key)
+        return new_folder_view(
+            session, person_id=protection.person_id, card_id=path.card_id, network_key=network_key
+        )
     account_id = folder_paths(session, person_id=protection.person_id)[0].account_id
     return folder_view(
         session,
         account_id=account_id,
         viewer_person_id=path.viewer_person_id,
+        card_id=path.card_id,
         network_key=network_key,
     )
 
 
-def _card_path(person_id: uuid.UUID, *, new_folder: bool) -> OpenPath:
+def _card_path(person_id: uuid.UUID, card_id: int, *, new_folder: bool) -> OpenPath:
     return OpenPath(
         PathKind.CARD,
         None,
@@ -200,6 +230,7 @@ def _card_path(person_id: uuid.UUID, *, new_folder: bool) -> OpenPath:
         new_folder,
         f"置いてきたカードの一時停止を連絡し（{TOLL_FREE}）、再交付を受けたカードでログインして"
         "利用者フォルダーを削除する",
+        card_id=card_id,
     )
 
 
@@ -218,29 +249,10 @@ def _proxy_path(path: FolderPath) -> OpenPath:
 INBOX_MEASURE = (
     "送信済みのお知らせは、利用者フォルダーを削除すると消える（新しいカードでログインして削除する）"
 )
-Item = DisclosableRecord | DisclosableSelfInfo | InboxItem
-
-
-def _reasons(item: Item, region: ProtectedRegion) -> tuple[str, ...]:
-    reasons = [
-        f"{institution.name}（保護地域内の機関）"
-        for institution in dict.fromkeys(item.institutions)
-        if region.covers(institution)
-    ]
-    reasons += [f"内容に「{place}」" for place in region.places_named_in(_text_of(item))]
-    return tuple(reasons)
-
-
-def _text_of(item: Item) -> str:
-    if isinstance(item, DisclosableRecord):
-        return f"{item.affair_name} {item.item_name}"
-    if isinstance(item, DisclosableSelfInfo):
-        return f"{item.item_name} {item.content_json}"
-    return f"{item.title} {item.body}"
 
 
 def _exposed(
-    item: Item, path: OpenPath, reasons: tuple[str, ...], region: ProtectedRegion
+    item: ShownItem, path: OpenPath, reasons: tuple[str, ...], region: ProtectedRegion
 ) -> ExposedItem:
     if isinstance(item, DisclosableRecord):
         view, item_id = ViewKind.RECORDS, item.record_id

@@ -33,7 +33,7 @@ def read_live_state(
     cards = session.scalars(select(Card).where(Card.person_id == person_id)).all()
     risky = {card.id for card in cards if card.issued_at <= since}
     usable = {card.id for card in cards if jpki.card_is_usable(session, card.id)}
-    stale = _stale_account(session, person_id, since, risky)
+    stale = account_is_stale(session, person_id, since, risky)
     grants = risky_grants(
         folder_paths(session, person_id=person_id),
         perpetrator_id=perpetrator_id,
@@ -62,7 +62,7 @@ def risky_grants(
     return [path for path in grants if path.viewer_person_id == perpetrator_id]
 
 
-def _stale_account(
+def account_is_stale(
     session: Session, person_id: uuid.UUID, since: datetime, risky_cards: set[int]
 ) -> bool:
     account = session.scalars(

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
 
 from fukaiji.identifiers import InvalidIdentifier
 from fukaiji.identifiers.local_government import (
@@ -37,14 +37,16 @@ class ProtectedRegion:
     """The codes as the desk entered them, and the prefectures they cover."""
 
     governments: tuple[LocalGovernment, ...]
+    # Asked for every item the portal shows: worked out once.
+    prefecture_codes: frozenset[str] = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        prefectures = frozenset(government.prefecture_code.value for government in self.governments)
+        object.__setattr__(self, "prefecture_codes", prefectures)
 
     @property
     def codes(self) -> tuple[str, ...]:
         return tuple(government.code.value for government in self.governments)
-
-    @property
-    def prefecture_codes(self) -> frozenset[str]:
-        return frozenset(government.prefecture_code.value for government in self.governments)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -58,7 +60,7 @@ class ProtectedRegion:
     def places_named_in(self, text: str) -> tuple[str, ...]:
         """Every covered place, code or postcode that ``text`` names, however written, roughly
         in the order written: "大阪府", "大阪府大阪市", "大阪府の郵便番号 541-0053"."""
-        return _matcher(self.governments).find(text)
+        return _places_named_in(self.prefecture_codes, text)
 
 
 def parse_region(codes: Iterable[str]) -> ProtectedRegion:
@@ -79,10 +81,16 @@ def parse_region(codes: Iterable[str]) -> ProtectedRegion:
     return ProtectedRegion(tuple(sorted(governments.values(), key=lambda g: g.code.value)))
 
 
+@lru_cache(maxsize=1 << 16)
+def _places_named_in(prefecture_codes: frozenset[str], text: str) -> tuple[str, ...]:
+    # The portal asks for every item it shows, and items are immutable and often alike (one
+    # 事務 in many records, one notice sent to many): each text is read once per region.
+    return _matcher(prefecture_codes).find(text)
+
+
 @cache
-def _matcher(governments: tuple[LocalGovernment, ...]) -> RegionMatcher:
-    # The portal asks for every item it shows: the region's matcher is looked up once.
-    return matcher_for(frozenset(government.code.value[:2] for government in governments))
+def _matcher(prefecture_codes: frozenset[str]) -> RegionMatcher:
+    return matcher_for(frozenset(code[:2] for code in prefecture_codes))
 
 
 def fold(text: str) -> str:
@@ -91,6 +99,7 @@ def fold(text: str) -> str:
     return names(light(text))
 
 
+@lru_cache(maxsize=4096)
 def _prefecture_of(municipality_code: str | None) -> str | None:
     """The prefecture of a municipality code. A code missing from the shipped list (a ward of a
     designated city, a newer municipality) still names its prefecture in its first two digits:

@@ -163,10 +163,15 @@ class InstitutionName(BaseModel):
         )
 
 
+_OPAQUE_ID = (
+    "この利用者フォルダーでの項目の識別子です。番号の順序や間隔には意味がありません。"
+)
+
+
 class RecordItem(BaseModel):
     """やりとり履歴 (情報提供等記録)."""
 
-    record_id: int
+    record_id: str = Field(description=_OPAQUE_ID)
     occurred_at: datetime
     requester: InstitutionName
     provider: InstitutionName
@@ -178,9 +183,9 @@ class RecordItem(BaseModel):
     status_label: str
 
     @classmethod
-    def of(cls, record: DisclosableRecord) -> RecordItem:
+    def of(cls, record: DisclosableRecord, view: FolderView) -> RecordItem:
         return cls(
-            record_id=record.record_id,
+            record_id=view.public_id(record),
             occurred_at=record.occurred_at,
             requester=InstitutionName.of(record.requester),
             provider=InstitutionName.of(record.provider),
@@ -196,7 +201,7 @@ class RecordItem(BaseModel):
 class SelfInfoEntry(BaseModel):
     """自己情報 (the current version of one 副本 item)."""
 
-    item_id: int
+    item_id: str = Field(description=_OPAQUE_ID)
     institution: InstitutionName
     item_code: str
     item_name: str
@@ -207,9 +212,9 @@ class SelfInfoEntry(BaseModel):
     registered_at: datetime
 
     @classmethod
-    def of(cls, item: DisclosableSelfInfo) -> SelfInfoEntry:
+    def of(cls, item: DisclosableSelfInfo, view: FolderView) -> SelfInfoEntry:
         return cls(
-            item_id=item.item_id,
+            item_id=view.public_id(item),
             institution=InstitutionName.of(item.institution),
             item_code=item.item_code,
             item_name=item.item_name,
@@ -224,7 +229,7 @@ class SelfInfoEntry(BaseModel):
 class InboxEntry(BaseModel):
     """お知らせ."""
 
-    message_id: int
+    message_id: str = Field(description=_OPAQUE_ID)
     institution: InstitutionName
     category: InboxCategory
     category_label: str
@@ -233,9 +238,9 @@ class InboxEntry(BaseModel):
     delivered_at: datetime
 
     @classmethod
-    def of(cls, item: InboxItem) -> InboxEntry:
+    def of(cls, item: InboxItem, view: FolderView) -> InboxEntry:
         return cls(
-            message_id=item.message_id,
+            message_id=view.public_id(item),
             institution=InstitutionName.of(item.institution),
             category=item.category,
             category_label=item.category.label,
@@ -259,9 +264,9 @@ class FolderResponse(BaseModel):
             account_id=view.account_id,
             as_proxy=view.grant_id is not None,
             grant_id=view.grant_id,
-            records=[RecordItem.of(record) for record in view.records],
-            self_info=[SelfInfoEntry.of(item) for item in view.self_info],
-            inbox=[InboxEntry.of(item) for item in view.inbox],
+            records=[RecordItem.of(record, view) for record in view.records],
+            self_info=[SelfInfoEntry.of(item, view) for item in view.self_info],
+            inbox=[InboxEntry.of(item, view) for item in view.inbox],
         )
 
 
@@ -495,7 +500,7 @@ def records(
     request: Request, portal_session: PortalAuthenticated, session: Database
 ) -> list[RecordItem]:
     view = _view(request, session, portal_session, ViewKind.RECORDS)
-    return [RecordItem.of(record) for record in view.records]
+    return [RecordItem.of(record, view) for record in view.records]
 
 
 @router.get("/self-info", response_model=list[SelfInfoEntry], summary="自己情報")
@@ -503,7 +508,7 @@ def self_info(
     request: Request, portal_session: PortalAuthenticated, session: Database
 ) -> list[SelfInfoEntry]:
     view = _view(request, session, portal_session, ViewKind.SELF_INFO)
-    return [SelfInfoEntry.of(item) for item in view.self_info]
+    return [SelfInfoEntry.of(item, view) for item in view.self_info]
 
 
 @router.get("/inbox", response_model=list[InboxEntry], summary="お知らせ")
@@ -511,7 +516,7 @@ def inbox(
     request: Request, portal_session: PortalAuthenticated, session: Database
 ) -> list[InboxEntry]:
     view = _view(request, session, portal_session, ViewKind.INBOX)
-    return [InboxEntry.of(item) for item in view.inbox]
+    return [InboxEntry.of(item, view) for item in view.inbox]
 
 
 @router.get("/history", response_model=list[HistoryEntry], summary="操作履歴 (本人のみ)")

@@ -327,11 +327,13 @@ class ExposureView(BaseModel):
     verdict: str = Field(description=f"「{NOT_EXPOSED}」または「{EXPOSED}」")
     checked_at: datetime
     paths: list[PathView]
-    items: list[ExposedItemView]
+    items: list[ExposedItemView] = Field(description="開いている経路に表示されている項目")
+    held_back: list[ExposedItemView] = Field(
+        description="隠している項目: 保護のため、開いている経路には表示していない項目"
+    )
     details_withheld: bool = Field(
         description=(
-            "保護地域の外の窓口には項目を示しません。"
-            "このとき、経路が開いていれば露出ありとします"
+            "保護地域の外の窓口には項目を示しません。このとき、経路が開いていれば露出ありとします"
         )
     )
 
@@ -345,6 +347,7 @@ class ExposureView(BaseModel):
             checked_at=report.checked_at,
             paths=[PathView.of(path) for path in report.paths],
             items=[ExposedItemView.of(item) for item in report.items],
+            held_back=[ExposedItemView.of(item) for item in report.held_back],
         )
 
 

@@ -325,6 +325,7 @@ class PathSection:
     path: OpenPath
     label: str
     items: list[ExposedItem]
+    held_back: list[ExposedItem]
 
 
 def _exposure(
@@ -335,7 +336,10 @@ def _exposure(
     )
     sections = [
         PathSection(
-            path, _path_label(session, path), [item for item in report.items if item.path == path]
+            path,
+            _path_label(session, path),
+            [item for item in report.items if item.path == path],
+            [item for item in report.held_back if item.path == path],
         )
         for path in report.paths
     ]

@@ -191,21 +191,21 @@ def _view(
 @router.get("/records", response_class=HTMLResponse)
 def records(request: Request, session: Database, resident: ResidentSession) -> HTMLResponse:
     view = _view(request, session, resident, ViewKind.RECORDS)
-    items = [RecordItem.of(record) for record in view.records]
+    items = [RecordItem.of(record, view) for record in view.records]
     return render_portal(request, session, resident, "portal/records.html", records=items)
 
 
 @router.get("/self-info", response_class=HTMLResponse)
 def self_info(request: Request, session: Database, resident: ResidentSession) -> HTMLResponse:
     view = _view(request, session, resident, ViewKind.SELF_INFO)
-    items = [SelfInfoEntry.of(item) for item in view.self_info]
+    items = [SelfInfoEntry.of(item, view) for item in view.self_info]
     return render_portal(request, session, resident, "portal/self_info.html", items=items)
 
 
 @router.get("/inbox", response_class=HTMLResponse)
 def inbox(request: Request, session: Database, resident: ResidentSession) -> HTMLResponse:
     view = _view(request, session, resident, ViewKind.INBOX)
-    messages = [InboxEntry.of(item) for item in view.inbox]
+    messages = [InboxEntry.of(item, view) for item in view.inbox]
     return render_portal(request, session, resident, "portal/inbox.html", messages=messages)
 
 
