@@ -152,10 +152,11 @@ def test_registering_her_case_shows_both_paths_and_what_they_give_away(
     session.commit()
 
     assert {path.kind for path in report.paths} == {PathKind.CARD, PathKind.PROXY}
+    assert report.items == ()  # masked from the moment of registration
     for kind in (PathKind.CARD, PathKind.PROXY):
-        shown = {item.view for item in report.items if item.path.kind is kind}
+        held = {item.view for item in report.held_back if item.path.kind is kind}
         # The shelter's procedures (records, its 住民票 副本) and its notice all name 大阪市.
-        assert shown == {ViewKind.RECORDS, ViewKind.SELF_INFO, ViewKind.INBOX}, kind
+        assert held == {ViewKind.RECORDS, ViewKind.SELF_INFO, ViewKind.INBOX}, kind
     assert not judged.usage_stop.complete
 
 
