@@ -589,6 +589,8 @@ def victim_machine(session: Session, engine: Engine) -> type[RuleBasedStateMachi
                 session,
                 person_id=self.victim.id,
                 grant_id=self.model.grants[PERPETRATOR].grant_id,
+                ground="guardian_dismissed",  # the family court dismissed the 成年後見人
+                reference="令和8年（家）第1234号",
                 institution=institutions[CHIYODA],
                 actor="test:window",
             )

@@ -27,6 +27,7 @@ GOOD = (
 class Place:
     kind: str
     code: str
+    body_code: str | None = None
 
 
 MUNICIPALITY = Place(InstitutionKind.MUNICIPALITY, "131016")

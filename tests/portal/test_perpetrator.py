@@ -17,6 +17,7 @@ from fukaiji.jpki import CardSuspended, LoginRefusal, LoginRefused
 from fukaiji.portal import (
     AccessAction,
     DeletionRefused,
+    InvalidInput,
     NoFolderAccess,
     OwnFolderOnly,
     ProxyGrant,
@@ -399,3 +400,58 @@ def test_the_paths_into_a_folder_are_the_person_and_each_live_proxy(
 
     proxies.cancel_grant(world.session, world.login(victim.card_token).portal_session, grant.id)
     assert [p.grant_id for p in portal.folder_paths(world.session, person_id=victim.id)] == [None]
+
+
+def test_as_legal_representative_he_keeps_access_until_the_window_ends_it_with_a_ground(
+    world, victim, perpetrator
+) -> None:
+    """太郎 is 花子's 成年後見人, recorded at the window. Nothing she does with her card shuts him
+    out; a refused end (no ground) leaves him in; the window's end with its ground does, at once."""
+    ids = world.fled_to_osaka(victim)
+    grant = proxies.record_legal_representative(
+        world.session,
+        person_id=victim.id,
+        representative_id=perpetrator.id,
+        representation="adult_guardian",
+        institution=world.chiyoda,
+        actor="staff:7",
+    )
+    world.session.commit()
+    world.suspend(victim)
+    world.reissue(victim)
+
+    login = world.login(perpetrator.card_token)  # his own card
+    world.enter(login, grant.account_id)
+    assert [r.record_id for r in world.view(login).records] == [ids["harmless_record"]]
+
+    with pytest.raises(InvalidInput):
+        proxies.end_legal_representation(
+            world.session,
+            person_id=victim.id,
+            grant_id=grant.id,
+            ground=None,
+            institution=world.chiyoda,
+            actor="staff:7",
+        )
+    world.session.rollback()
+    assert world.view(login).grant_id == grant.id  # still in
+
+    proxies.end_legal_representation(
+        world.session,
+        person_id=victim.id,
+        grant_id=grant.id,
+        ground="guardian_dismissed",
+        reference="令和8年（家）第345号",
+        institution=world.chiyoda,
+        actor="staff:7",
+    )
+    world.session.commit()
+
+    assert world.resolve(login) is None  # the session he had open is dead
+    fresh = world.login(perpetrator.card_token)
+    with pytest.raises(NoFolderAccess):
+        world.enter(fresh, grant.account_id)
+    world.session.commit()
+    assert portal.proxied_folders(world.session, fresh.portal_session) == []
+    world.session.refresh(grant)
+    assert (grant.end_reason, grant.end_ground) == ("ended_at_window", "guardian_dismissed")

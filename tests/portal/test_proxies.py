@@ -3,10 +3,11 @@ and 法定代理人 recorded at the card window."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from fukaiji import portal
 from fukaiji.audit.models import AuditEntry
@@ -16,7 +17,10 @@ from fukaiji.portal import (
     GrantNotLegal,
     InvalidInput,
     InvitationRefused,
+    LegalEndGround,
     OwnFolderOnly,
+    ProxyGrant,
+    Representation,
     SelfProxy,
     UnknownGrant,
     proxies,
@@ -239,6 +243,7 @@ def test_the_window_ends_only_legal_grants_and_the_end_is_immediate(world, hanak
             world.session,
             person_id=hanako.id,
             grant_id=appointed.id,
+            ground="guardian_dismissed",
             institution=world.chiyoda,
             actor="staff:7",
         )
@@ -246,17 +251,91 @@ def test_the_window_ends_only_legal_grants_and_the_end_is_immediate(world, hanak
         world.session,
         person_id=hanako.id,
         grant_id=legal.id,
+        ground="guardian_dismissed",
+        reference="  令和８年（家）第１２３号 ",
         institution=world.chiyoda,
         actor="staff:7",
     )
     world.session.commit()
 
     assert ended.end_reason == "ended_at_window"
+    assert (ended.end_ground, ended.end_reference) == ("guardian_dismissed", "令和8年(家)第123号")
     assert world.resolve(login) is None
     listed = proxies.legal_representatives(
         world.session, person_id=hanako.id, institution=world.chiyoda, actor="staff:7"
     )
     assert listed == []
+    # The audit entry names the ground by its code, and keeps the reference out.
+    entry = world.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.action == "portal.grant_cancelled")
+        .order_by(AuditEntry.seq.desc())
+    ).first()
+    assert entry is not None and '"ground":"guardian_dismissed"' in entry.details
+    assert "reference" not in entry.details and "第123号" not in entry.details
+
+
+def _legal_grant(world, person, representative, representation: str) -> ProxyGrant:
+    grant = proxies.record_legal_representative(
+        world.session,
+        person_id=person.id,
+        representative_id=representative.id,
+        representation=representation,
+        institution=world.chiyoda,
+        actor="staff:7",
+    )
+    world.session.commit()
+    return grant
+
+
+@pytest.mark.parametrize(
+    ("ground", "reference", "field", "words"),
+    [
+        (None, None, "ground", "終了の根拠が選ばれていません"),
+        ("", "令和8年（家）第1号", "ground", "終了の根拠が選ばれていません"),
+        ("protection_order", None, "ground", "選べる根拠のいずれでもありません"),
+        ("came_of_age", None, "ground", "成年後見人の法定代理を終了させる根拠ではありません"),
+        ("guardian_dismissed", "第1号" * 30, "reference", "64 文字以内"),
+        ("guardian_dismissed", "令和8年\n第1号", "reference", "制御文字"),
+    ],
+    ids=["missing", "blank", "unknown", "does-not-fit", "reference-too-long", "two-lines"],
+)
+def test_ending_at_the_window_needs_a_valid_ground_and_a_refusal_changes_nothing(
+    world, hanako, taro, ground, reference, field, words
+) -> None:
+    grant = _legal_grant(world, hanako, taro, "adult_guardian")
+    login = world.login(taro.card_token)
+    world.enter(login, grant.account_id)
+    world.session.commit()
+    audited = world.session.scalar(select(func.count()).select_from(AuditEntry))
+
+    with pytest.raises(InvalidInput) as refused:
+        proxies.end_legal_representation(
+            world.session,
+            person_id=hanako.id,
+            grant_id=grant.id,
+            ground=ground,
+            reference=reference,
+            institution=world.chiyoda,
+            actor="staff:7",
+        )
+    world.session.rollback()
+
+    assert refused.value.field == field and words in refused.value.message
+    assert not re.search(r"[A-Za-z]{4,}", refused.value.message.split(":")[0])
+    world.session.refresh(grant)
+    assert grant.is_live and grant.end_ground is None
+    assert world.resolve(login) is not None  # the representative is still in
+    assert world.session.scalar(select(func.count()).select_from(AuditEntry)) == audited
+
+
+def test_every_ground_has_a_label_and_ends_some_representation() -> None:
+    for ground in LegalEndGround:
+        assert ground.label and ground.applies_to
+    for representation in Representation:
+        fitting = [g for g in LegalEndGround if representation in g.applies_to]
+        assert LegalEndGround.RESIGNATION_PERMITTED in fitting and len(fitting) >= 3
+    assert Representation.ADULT_GUARDIAN not in LegalEndGround.CAME_OF_AGE.applies_to
 
 
 def test_the_person_may_cancel_a_legal_representative_too(world, hanako, taro) -> None:

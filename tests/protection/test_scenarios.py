@@ -176,6 +176,55 @@ def test_d_with_both_paths_suspension_alone_leaves_the_proxy_path_open(desk) -> 
     assert desk.status(protection).usage_stop.complete
 
 
+def test_f_a_legal_representative_is_shut_out_only_when_the_window_ends_it_with_a_ground(
+    desk,
+) -> None:
+    """太郎 is 花子's 成年後見人. Her card and account are no help to him; the window's record of
+    the end of his representation, with the family court's dismissal as its ground, is."""
+    world = desk.world
+    victim, perpetrator = world.resident(), world.resident("太郎")
+    grant = proxies.record_legal_representative(
+        world.session,
+        person_id=victim.id,
+        representative_id=perpetrator.id,
+        representation="adult_guardian",
+        institution=world.chiyoda,
+        actor="staff:chiyoda-window",
+    )
+    world.session.commit()
+    world.fled_to_osaka(victim, flagged=False)
+    protection = desk.register(victim, legal=True, perpetrator=perpetrator)
+
+    status = desk.status(protection)
+    assert [step.kind for step in status.steps][1:] == [
+        StepKind.END_LEGAL_REPRESENTATION,
+        StepKind.INTERIM_MEASURES,
+    ]
+    assert not _done(status, StepKind.END_LEGAL_REPRESENTATION)
+    assert any("法定代理人としての登録" in path for path in status.usage_stop.open_paths)
+    report = desk.exposure(protection)
+    assert [(p.kind, p.grant_id) for p in report.paths] == [(PathKind.PROXY, grant.id)]
+    as_guardian = world.login(perpetrator.card_token)
+    world.enter(as_guardian, grant.account_id)
+    assert exposed(report, PathKind.PROXY) == osaka_in(world.view(as_guardian))
+
+    proxies.end_legal_representation(
+        world.session,
+        person_id=victim.id,
+        grant_id=grant.id,
+        ground="guardian_dismissed",
+        reference="令和8年（家）第345号",
+        institution=world.chiyoda,
+        actor="staff:chiyoda-window",
+    )
+    world.session.commit()
+
+    assert world.resolve(as_guardian) is None
+    final = desk.status(protection)
+    assert _done(final, StepKind.END_LEGAL_REPRESENTATION) and final.usage_stop.complete
+    assert not desk.exposure(protection).exposed
+
+
 def test_e_a_supporter_registers_for_a_person_who_cannot_act(desk) -> None:
     world = desk.world
     victim = world.resident()

@@ -17,6 +17,7 @@ from fukaiji.audit.models import AuditEntry
 from fukaiji.db import transaction
 from fukaiji.jpki import service as jpki
 from fukaiji.jpki.states import CardStatus
+from fukaiji.portal.models import ProxyGrant
 from fukaiji.registry import service as registry
 from fukaiji.staff.roles import StaffRole
 
@@ -142,13 +143,73 @@ def test_a_legal_representative_is_recorded_and_ended(
     assert "山田 太郎" in page.text and "親権者" in page.text
     assert parent["my_number"] not in page.text
     grant_id = re.search(r"/legal-representatives/(\d+)/end", page.text).group(1)
+    end_page = f"{CARDS}/{child['id']}/legal-representatives/{grant_id}/end"
+
+    # The confirmation page: what is ended, the grounds that fit a 親権者, and a check box.
+    confirm = screens.get(end_page)
+    assert confirm.status_code == 200
+    assert "終了すると元に戻せません" in confirm.text and "山田 太郎" in confirm.text
+    assert 'id="field-ground"' in confirm.text and 'id="field-reference"' in confirm.text
+    assert 'id="field-confirm"' in confirm.text
+    assert 'value="parental_authority_lost"' in confirm.text
+    assert 'value="came_of_age"' in confirm.text
+    assert 'value="guardianship_revoked"' not in confirm.text  # not a ground for a parent
+
+    # Nothing chosen, nothing confirmed: every fault shown next to its field, nothing ended.
+    refused = screens.post(end_page, data={"csrf_token": token, "reference": "第1号" * 30})
+    assert refused.status_code == 422
+    for field in ("ground", "reference", "confirm"):
+        assert f'id="error-{field}"' in refused.text, field
+    assert "終了の根拠が選ばれていません" in refused.text and "64 文字以内" in refused.text
+    assert "山田 太郎 さんの法定代理を終了" in screens.get(f"{CARDS}/{child['id']}").text
 
     ended = screens.post(
-        f"{CARDS}/{child['id']}/legal-representatives/{grant_id}/end", data={"csrf_token": token}
+        end_page,
+        data={
+            "csrf_token": token,
+            "ground": "parental_authority_lost",
+            "reference": "令和8年（家）第1234号",
+            "confirm": "on",
+        },
     )
-    assert ended.status_code == 303
+    assert ended.status_code == 303, ended.text
     page = screens.get(ended.headers["location"])
+    assert "終了の根拠を記録しました" in page.text
     assert "登録されている法定代理人はいません" in page.text
+    assert screens.get(end_page).status_code == 404  # ended: nothing left to end
+    with transaction(engine) as session:
+        grant = session.get(ProxyGrant, int(grant_id))
+        assert (grant.end_ground, grant.end_reference) == (
+            "parental_authority_lost",
+            "令和8年(家)第1234号",
+        )
+
+
+def test_a_ground_that_does_not_fit_the_representation_is_refused_on_the_window(
+    screens: TestClient, make_staff, engine: Engine
+) -> None:
+    token = _window(screens, make_staff)
+    adult = _resident(screens, token, given_name="花子")
+    guardian = _resident(screens, token, given_name="太郎", family_name_kana="ヤマダ")
+    screens.post(
+        f"{CARDS}/{adult['id']}/legal-representatives",
+        data={
+            "my_number": guardian["my_number"],
+            "representation": "adult_guardian",
+            "csrf_token": token,
+        },
+    )
+    page = screens.get(f"{CARDS}/{adult['id']}")
+    grant_id = re.search(r"/legal-representatives/(\d+)/end", page.text).group(1)
+    end_page = f"{CARDS}/{adult['id']}/legal-representatives/{grant_id}/end"
+
+    came_of_age = screens.post(
+        end_page, data={"csrf_token": token, "ground": "came_of_age", "confirm": "on"}
+    )
+    assert came_of_age.status_code == 422 and 'id="error-ground"' in came_of_age.text
+    assert "成年後見人の法定代理を終了させる根拠ではありません" in came_of_age.text
+    with transaction(engine) as session:
+        assert session.get(ProxyGrant, int(grant_id)).is_live
 
 
 def test_refused_input_is_shown_next_to_its_field_and_changes_nothing(

@@ -431,9 +431,39 @@ def test_the_card_window_records_a_legal_representative_by_my_number(
     assert switched.status_code == 200
     assert other_client.get(f"{PORTAL}/folder").status_code == 200
 
-    ended = client.post(f"{route}/{folder['grant_id']}/end", headers=csrf(token))
-    assert ended.status_code == 200 and ended.json()["ended_at"] is not None
+    end = f"{route}/{folder['grant_id']}/end"
+    # Refused without a ground, with an unknown one, with one that cannot end a 親権者's
+    # representation, or with a reference too long: nothing ends.
+    assert client.post(end, headers=csrf(token)).status_code == 422
+    for body in (
+        {},
+        {"ground": "protection_order"},
+        {"ground": "parental_authority_lost", "reference": "第1号" * 30},
+    ):
+        refused = client.post(end, json=body, headers=csrf(token))
+        assert refused.status_code == 422, body
+    misfit = client.post(end, json={"ground": "guardianship_revoked"}, headers=csrf(token))
+    assert misfit.status_code == 422
+    assert misfit.json()["errors"][0]["field"] == "ground"
+    assert "親権者の法定代理を終了させる根拠ではありません" in misfit.json()["detail"]
+    assert other_client.get(f"{PORTAL}/folder").status_code == 200  # still in
+
+    ended = client.post(
+        end,
+        json={"ground": "parental_authority_lost", "reference": "令和8年（家）第1234号"},
+        headers=csrf(token),
+    )
+    assert ended.status_code == 200, ended.text
+    answer = ended.json()
+    assert answer["ended_at"] is not None
+    assert (answer["end_ground"], answer["end_reference"]) == (
+        "parental_authority_lost",
+        "令和8年(家)第1234号",
+    )
+    assert answer["end_ground_label"].startswith("親権喪失・親権停止・管理権喪失の審判")
     assert other_client.get(f"{PORTAL}/folder").status_code == 401
+    again = client.post(end, json={"ground": "parental_authority_lost"}, headers=csrf(token))
+    assert again.status_code == 404
 
 
 def test_only_the_card_window_of_the_persons_municipality_records_one(

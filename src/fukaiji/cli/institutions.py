@@ -40,7 +40,7 @@ def list_(
         page, total = service.list_institutions(
             session, kind=kind, prefecture_code=prefecture, name_contains=name, limit=limit
         )
-        table = Table("コード", "名称", "種別", "都道府県", "市区町村")
+        table = Table("コード", "名称", "種別", "都道府県", "市区町村", "上位機関")
         for institution in page:
             table.add_row(
                 institution.code,
@@ -48,6 +48,7 @@ def list_(
                 InstitutionKind(institution.kind).label,
                 institution.prefecture_code or "",
                 institution.municipality_code or "",
+                institution.body_code or "",
             )
     console.print(table)
     console.print(f"{len(page):,} / {total:,} 件")
@@ -67,6 +68,8 @@ def show(code: Annotated[str, typer.Argument(help="機関コード (institution 
             f"所在 (location): {institution.prefecture_code or '-'} / "
             f"{institution.municipality_code or '-'}"
         )
+        if institution.body_code is not None:
+            console.print(f"上位機関: {institution.body_code}")
         console.print("部署 (departments): " + "、".join(d.name for d in institution.departments))
 
 
@@ -79,8 +82,16 @@ def add(
         str | None, typer.Option(help="所在地の地方公共団体コード (location code)")
     ] = None,
     department: Annotated[list[str] | None, typer.Option(help="部署 (repeatable)")] = None,
+    body: Annotated[
+        str | None,
+        typer.Option(
+            help="出先機関として登録するときの上位機関の機関コード。種別は上位機関と同じにし、"
+            "所在地を指定します。"
+        ),
+    ] = None,
 ) -> None:
-    """国の行政機関・独立行政法人等・医療保険者を登録します (add a national body or insurer)."""
+    """国の行政機関・独立行政法人等・医療保険者と、その出先機関を登録します (add a national body,
+    an insurer, or an office of one)."""
     with unit_of_work() as session:
         try:
             institution = service.add_institution(
@@ -91,6 +102,7 @@ def add(
                 location_code=location,
                 departments=department or [],
                 actor=cli_actor(),
+                body_code=body,
             )
         except NetworkError as error:
             raise fail(str(error)) from error

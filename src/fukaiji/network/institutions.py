@@ -1,4 +1,5 @@
-"""Institutions and departments: loading the official list, adding national bodies and insurers.
+"""Institutions and departments: loading the official list, adding national bodies and insurers
+and their offices (出先機関: 年金事務所, ハローワーク, 地方厚生局, 協会けんぽの支部).
 
 Every prefecture and municipality of the shipped 全国地方公共団体コード list is an institution
 whose code is its 地方公共団体コード. Loading is idempotent: it adds what is missing, corrects a
@@ -28,7 +29,7 @@ from fukaiji.network.errors import (
     UnknownDepartment,
     UnknownInstitution,
 )
-from fukaiji.network.models import Department, Institution, InstitutionKind
+from fukaiji.network.models import BODY_KINDS, Department, Institution, InstitutionKind
 
 # Departments every local government starts with; more can be added.
 MUNICIPAL_DEPARTMENTS = (
@@ -107,11 +108,13 @@ def add_institution(
     location_code: str | None,
     departments: Sequence[str],
     actor: str,
+    body_code: str | None = None,
 ) -> Institution:
-    """Add a national body, an incorporated agency or a health insurer.
+    """Add a national body, an incorporated agency or a health insurer, or an office of one.
 
     ``location_code`` is the 地方公共団体コード of where it sits (a prefecture or municipality),
-    or None for a body with no regional location.
+    or None for a body with no regional location. ``body_code`` makes it an office (出先機関) of
+    that body: see ``check_office``.
     """
     if kind in (InstitutionKind.PREFECTURE, InstitutionKind.MUNICIPALITY):
         raise InvalidInstitution(
@@ -128,6 +131,7 @@ def add_institution(
         raise InvalidInstitution("名称", "空です (name is empty)")
     if session.scalar(select(Institution.id).where(Institution.code == code)) is not None:
         raise DuplicateInstitution(code)
+    body = None if body_code is None else check_office(session, body_code, kind, location_code)
     prefecture_code, municipality_code = _location(location_code)
     institution = Institution(
         code=code,
@@ -135,18 +139,57 @@ def add_institution(
         kind=kind,
         prefecture_code=prefecture_code,
         municipality_code=municipality_code,
+        body_id=None if body is None else body.id,
         departments=[Department(name=department) for department in dict.fromkeys(departments)],
     )
     session.add(institution)
     session.flush()
-    audit.record(
-        session,
-        actor=actor,
-        action="institutions.add",
-        institution=code,
-        details={"kind": kind.value, "location": location_code},
-    )
+    details = {"kind": kind.value, "location": location_code}
+    if body is not None:
+        details["body"] = body.code
+    audit.record(session, actor=actor, action="institutions.add", institution=code, details=details)
     return institution
+
+
+def check_office(
+    session: Session, body_code: str, kind: InstitutionKind, location_code: str | None
+) -> Institution:
+    """The body an office may be added under, or InvalidInstitution naming the fault.
+
+    The body must exist, be of a kind that has offices (``BODY_KINDS``) and not be an office
+    itself (one level: the legal basis table names bodies); the office has the body's kind, so
+    that it matches the body's rows, and a location: an office without one would hide where it
+    is, which is what records and 副本 must show to the protection layer."""
+    try:
+        body = get_institution(session, body_code)
+    except UnknownInstitution as error:
+        raise InvalidInstitution(
+            "上位機関",
+            f"{body_code.strip()} の機関は登録されていません。機関コードを確認してください。",
+        ) from error
+    if body.kind not in BODY_KINDS:
+        raise InvalidInstitution(
+            "上位機関",
+            f"{body.name} ({body.code}) は{InstitutionKind(body.kind).label}です。"
+            "出先機関を置けるのは国の行政機関・独立行政法人等・医療保険者です。",
+        )
+    if body.body_id is not None:
+        raise InvalidInstitution(
+            "上位機関",
+            f"{body.name} ({body.code}) は出先機関です。出先機関の下に出先機関は置けません。"
+            f"上位機関には {body.body_code} を指定してください。",
+        )
+    if kind != body.kind:
+        raise InvalidInstitution(
+            "種別",
+            f"出先機関の種別は上位機関と同じ{InstitutionKind(body.kind).label}にしてください。",
+        )
+    if location_code is None:
+        raise InvalidInstitution(
+            "所在地",
+            "出先機関には所在地が必要です。所在地の地方公共団体コードを指定してください。",
+        )
+    return body
 
 
 def _location(location_code: str | None) -> tuple[str | None, str | None]:

@@ -4,8 +4,8 @@ the shipped file.
 A row allows one combination of 情報照会者 (requester), 事務 (affair), 情報提供者 (provider) and
 特定個人情報 (item). Requesters and providers are roles such as 市町村長 or 日本年金機構, not
 concrete institutions; a role matches an institution by its kind and, where the row names one, its
-exact code (see ``Party.matches`` and ``data/README.md``). A query is allowed if and only if at
-least one row matches it.
+exact code, an office (出先機関) by its body's code (see ``Party.matches`` and
+``data/README.md``). A query is allowed if and only if at least one row matches it.
 
 The file is parsed strictly: every fault of every row is reported with its row number, and a table
 with any fault is refused as a whole. The shipped table is parsed once and kept in memory.
@@ -47,13 +47,23 @@ RESIDENCE_ROLE = "住所地市町村長"
 
 
 class InstitutionLike(Protocol):
-    """What the table needs to know of an institution: its kind and code."""
+    """What the table needs to know of an institution: its kind, its code and, for an office
+    (出先機関), the code of its body."""
 
     @property
     def kind(self) -> str: ...
 
     @property
     def code(self) -> str: ...
+
+    @property
+    def body_code(self) -> str | None: ...
+
+
+def acting_code(institution: InstitutionLike) -> str:
+    """The code under which the table knows ``institution``: its body's for an office (a
+    年金事務所 asks and answers as 日本年金機構), its own otherwise."""
+    return institution.body_code or institution.code
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +76,9 @@ class Party:
 
     def matches(self, institution: InstitutionLike) -> bool:
         """True if ``institution`` acts in this role: same kind and, if the row names a code,
-        that very institution."""
+        that very institution or an office of it."""
         return institution.kind == self.kind and (
-            self.code is None or institution.code == self.code
+            self.code is None or acting_code(institution) == self.code
         )
 
     @property

@@ -42,6 +42,7 @@ from fukaiji.network.legal_basis import (
     ITEM_CODE,
     LegalBasisRow,
     LegalBasisTable,
+    acting_code,
     shipped_legal_basis,
 )
 from fukaiji.network.models import (
@@ -58,7 +59,9 @@ _INSTITUTION_CODE = re.compile(r"[0-9A-Z]{4,16}")
 @dataclass(frozen=True, slots=True)
 class InstitutionRef:
     """An institution as a record or an item names it, with where it is: the exposure check
-    tests ``prefecture_code`` and ``municipality_code`` against a protected region."""
+    tests ``prefecture_code`` and ``municipality_code`` against a protected region. An office
+    (出先機関) is named as itself, with its own location; ``body_code`` is its body's code, under
+    which the legal basis table knows it."""
 
     id: int
     code: str
@@ -66,6 +69,7 @@ class InstitutionRef:
     kind: InstitutionKind
     prefecture_code: str | None
     municipality_code: str | None
+    body_code: str | None = None
 
     @classmethod
     def of(cls, institution: Institution) -> InstitutionRef:
@@ -76,13 +80,22 @@ class InstitutionRef:
             kind=InstitutionKind(institution.kind),
             prefecture_code=institution.prefecture_code,
             municipality_code=institution.municipality_code,
+            body_code=institution.body_code,
         )
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
 
 
-INSTITUTION_COLUMNS = ("id", "code", "name", "kind", "prefecture_code", "municipality_code")
+INSTITUTION_COLUMNS = (
+    "id",
+    "code",
+    "name",
+    "kind",
+    "prefecture_code",
+    "municipality_code",
+    "body_code",
+)
 
 
 def institution_columns(table: Any, prefix: str) -> list[Any]:
@@ -99,16 +112,23 @@ def institution_from_row(row: Row[Any], prefix: str) -> InstitutionRef:
 # The statements of the hot path are built once, with bound parameters, on the tables rather
 # than the ORM classes: building a statement costs more than running it on SQLite.
 _INSTITUTIONS = Institution.__table__
-_INSTITUTION_BY_CODE = select(
-    *(_INSTITUTIONS.c[name].label(f"i_{name}") for name in INSTITUTION_COLUMNS)
-).where(_INSTITUTIONS.c.code == bindparam("code"))
+_BODIES = _INSTITUTIONS.alias("body")
+# The columns of an InstitutionRef on the table itself; ``body_code`` as in the model.
+_REF_COLUMNS = [
+    *(_INSTITUTIONS.c[name].label(f"i_{name}") for name in INSTITUTION_COLUMNS[:-1]),
+    select(_BODIES.c.code)
+    .where(_BODIES.c.id == _INSTITUTIONS.c.body_id)
+    .scalar_subquery()
+    .label("i_body_code"),
+]
+_INSTITUTION_BY_CODE = select(*_REF_COLUMNS).where(_INSTITUTIONS.c.code == bindparam("code"))
 _ISSUED = CodeIssuance.__table__.alias("issued")
 _AT_PROVIDER = CodeIssuance.__table__.alias("at_provider")
 # The provider, the person behind the requester's 符号, and the provider's 符号 for the same
 # person (NULL if the provider never obtained one), in one round trip.
 _PROVIDER_AND_CODES = (
     select(
-        *(_INSTITUTIONS.c[name].label(f"i_{name}") for name in INSTITUTION_COLUMNS),
+        *_REF_COLUMNS,
         _ISSUED.c.person_ref,
         _AT_PROVIDER.c.code.label("code_at_provider"),
     )
@@ -273,10 +293,12 @@ def relay_query(
         raise _named_for_routed(
             session, requester, provider, affair_code, item_code, actor, subject
         )
-    if provider.id == requester.id:
+    if acting_code(provider) == acting_code(requester):
+        # An office and its body, or two offices of one body, are one institution at law.
         raise InvalidQuery(
             "提供者",
-            "照会者自身です。機関内の情報は情報提供ネットワークシステムを通さずに利用します。",
+            "照会者自身か、照会者と同じ上位機関の機関です。機関内の情報は情報提供ネットワーク"
+            "システムを通さずに利用します。",
         )
     if found.person_ref is None:
         raise UnknownCode(requester.code)

@@ -13,9 +13,18 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint, false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    String,
+    UniqueConstraint,
+    false,
+    select,
+)
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from fukaiji.db.base import Base, UTCDateTime, utc_now
 
@@ -41,14 +50,36 @@ _KIND_LABELS = {
 }
 
 
+# Kinds of body that may have offices (出先機関) of their own: 日本年金機構 and its 年金事務所,
+# 厚生労働省 and its 地方厚生局 or ハローワーク, 全国健康保険協会 and its 支部. A local government
+# has none: it is located already, and its branches are departments.
+BODY_KINDS = frozenset(
+    {
+        InstitutionKind.NATIONAL_BODY,
+        InstitutionKind.INCORPORATED_AGENCY,
+        InstitutionKind.HEALTH_INSURER,
+    }
+)
+
+
 class Institution(Base):
     """機関 (institution): a local government, a national body or a health insurer.
 
     ``prefecture_code`` and ``municipality_code`` say where it is; they are what decides whether a
     record of this institution would reveal a protected region. A national body may have neither.
+
+    An office (出先機関, e.g. a 年金事務所) names its body in ``body_id``: it has the body's kind,
+    a location of its own, and acts under the body's rows of the legal basis table, while records
+    and 副本 name the office itself, so that its location counts.
     """
 
     __tablename__ = "institutions"
+    # An office without a location would hide where it is, which is the point of having it.
+    __table_args__ = (
+        CheckConstraint(
+            "body_id IS NULL OR prefecture_code IS NOT NULL", name="office_has_location"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
@@ -56,11 +87,27 @@ class Institution(Base):
     kind: Mapped[InstitutionKind] = mapped_column(String(32))
     prefecture_code: Mapped[str | None] = mapped_column(String(6), index=True)
     municipality_code: Mapped[str | None] = mapped_column(String(6), index=True)
+    body_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
 
     departments: Mapped[list[Department]] = relationship(
         back_populates="institution", order_by="Department.id"
     )
+
+    if TYPE_CHECKING:
+        # The body's code for an office, else None; mapped below, once the table exists.
+        body_code: Mapped[str | None]
+
+
+_BODY = Institution.__table__.alias("body")
+# The body's code, read with the institution in the same statement (no lazy load per row): the
+# legal basis table names bodies by code (``fukaiji.network.legal_basis.acting_code``).
+Institution.body_code = column_property(
+    select(_BODY.c.code)
+    .where(_BODY.c.id == Institution.__table__.c.body_id)
+    .correlate_except(_BODY)
+    .scalar_subquery()
+)
 
 
 class Department(Base):

@@ -30,6 +30,7 @@ from fukaiji.portal.states import (
     GrantEnd,
     GrantKind,
     InboxCategory,
+    LegalEndGround,
     Representation,
     SessionEnd,
 )
@@ -153,6 +154,14 @@ class ProxyGrant(Base):
             name="ended",
         ),
         CheckConstraint(f"end_reason IS NULL OR {_in('end_reason', GrantEnd)}", name="end_reason"),
+        # 終了の根拠: only on a 法定代理 ended at the window. Ends recorded before the ground was
+        # kept (migration 0013) have none.
+        CheckConstraint(
+            "end_ground IS NULL"
+            f" OR (end_reason = 'ended_at_window' AND {_in('end_ground', LegalEndGround)})",
+            name="end_ground",
+        ),
+        CheckConstraint("end_reference IS NULL OR end_ground IS NOT NULL", name="end_reference"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -165,6 +174,9 @@ class ProxyGrant(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[GrantEnd | None] = mapped_column(String(32))
     ended_by: Mapped[str | None] = mapped_column(String(200))
+    # 法定代理の終了 at the window: its ground, and the document's reference (審判の事件番号).
+    end_ground: Mapped[LegalEndGround | None] = mapped_column(String(32))
+    end_reference: Mapped[str | None] = mapped_column(String(64))
 
     account: Mapped[PortalAccount] = relationship()
     proxy: Mapped[Person] = relationship()

@@ -5,7 +5,8 @@ A grant names a person (the proxy's register id), not a card: the proxy enters w
 they hold now, and suspending or reissuing the person's card leaves grants as they are — the
 seed's warning that suspension alone does not shut a perpetrator who is also the proxy out. A
 grant ends only when the person cancels it, when the folder is deleted, or (法定代理人) at the
-window; it ends at once, with every session the proxy has in the folder.
+window, which records the ground of the end (終了の根拠, e.g. a family court's decision); it ends
+at once, with every session the proxy has in the folder.
 """
 
 from __future__ import annotations
@@ -457,19 +458,34 @@ def end_legal_representation(
     *,
     person_id: uuid.UUID,
     grant_id: int,
+    ground: str | None,
+    reference: str | None = None,
     institution: Institution,
     actor: str,
     now: datetime | None = None,
 ) -> ProxyGrant:
-    """法定代理の終了 recorded at the window (e.g. the child came of age, a guardian replaced):
-    the grant ends at once, and so does every session the representative has in the folder."""
+    """法定代理の終了 recorded at the window, with its ground (終了の根拠, ``LegalEndGround``:
+    the family court's decision, the child coming of age, …) and, where the document has one,
+    its reference (根拠の参照: 審判の事件番号, at most ``rules.END_REFERENCE_MAX_LENGTH``
+    characters). The grant ends at once, and so does every session the representative has in
+    the folder.
+
+    Refused, changing nothing, without a ground, with one not in the list, with one that cannot
+    end this kind of representation (a 成年後見人 does not end by the person coming of age), or
+    with a reference too long or not on one line. The audit entry records the ground's code, not
+    the reference."""
     now = now or utc_now()
+    chosen = rules.legal_end_ground(ground)
+    cleaned_reference = rules.clean_end_reference(reference)
     account = live_account(session, person_id)
     if account is None:
         raise NoAccount(person_id)
     grant = _grant_for_update(session, grant_id, account.id)
-    if grant.kind != GrantKind.LEGAL:
+    if grant.kind != GrantKind.LEGAL or grant.representation is None:
         raise GrantNotLegal(grant_id)
+    rules.ground_fits(chosen, Representation(grant.representation))
+    grant.end_ground = chosen
+    grant.end_reference = cleaned_reference
     sessions_ended = _end_grant(session, grant, GrantEnd.ENDED_AT_WINDOW, actor=actor, now=now)
     log_access(
         session,
@@ -488,6 +504,7 @@ def end_legal_representation(
         institution=institution.code,
         grant=grant.id,
         kind=GrantKind.LEGAL.value,
+        ground=chosen.value,
         proxy=person_subject(grant.proxy_person_id),
         sessions_ended=sessions_ended,
     )

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from fukaiji.portal.errors import InvalidInput
-from fukaiji.portal.states import SessionEnd
+from fukaiji.portal.states import LegalEndGround, Representation, SessionEnd
 
 CHALLENGE_LIFETIME = timedelta(minutes=5)
 IDLE_TIMEOUT = timedelta(minutes=15)
@@ -30,6 +30,7 @@ TITLE_MAX_LENGTH = 200
 BODY_MAX_LENGTH = 10_000
 SOURCE_MAX_LENGTH = 100
 EMAIL_MAX_LENGTH = 254
+END_REFERENCE_MAX_LENGTH = 64  # 根拠の参照: a family court's case number fits many times over
 _EMAIL_PATTERN = re.compile(r"[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+")
 
 
@@ -154,5 +155,73 @@ def clean_notification_email(address: str | None) -> str | None:
             f"通知先メールアドレス {cleaned[:EMAIL_MAX_LENGTH]!r}: 形式が正しくありません。"
             f"「名前@ドメイン」の形で {EMAIL_MAX_LENGTH} 文字以内にしてください"
             f" (must look like name@domain.example, at most {EMAIL_MAX_LENGTH} characters)",
+        )
+    return cleaned
+
+
+# ---- 法定代理の終了 ------------------------------------------------------------------------------
+
+END_GROUND_FIELD = "ground"
+END_REFERENCE_FIELD = "reference"
+
+
+def legal_end_ground(value: str | None) -> LegalEndGround:
+    """終了の根拠, required: one of ``LegalEndGround``. The value given is never echoed."""
+    typed = (value or "").strip()
+    if not typed:
+        raise InvalidInput(
+            END_GROUND_FIELD,
+            "終了の根拠が選ばれていません。法定代理を終了するには、窓口で確認した根拠"
+            "（家庭裁判所の審判、本人が成年に達したことなど）を選んでください。",
+        )
+    try:
+        return LegalEndGround(typed)
+    except ValueError:
+        choices = ", ".join(ground.value for ground in LegalEndGround)
+        raise InvalidInput(
+            END_GROUND_FIELD,
+            "終了の根拠が選べる根拠のいずれでもありません。"
+            f"次のいずれかを指定してください: {choices}",
+        ) from None
+
+
+def ground_fits(ground: LegalEndGround, representation: Representation) -> None:
+    """The ground must be one that can end this kind of 法定代理 (a guardian does not come of
+    age; a parent is not dismissed as a guardian)."""
+    if representation in ground.applies_to:
+        return
+    fitting = "、".join(
+        f"「{candidate.label}」"
+        for candidate in LegalEndGround
+        if representation in candidate.applies_to
+    )
+    raise InvalidInput(
+        END_GROUND_FIELD,
+        f"終了の根拠「{ground.label}」は、{representation.label}の法定代理を終了させる根拠では"
+        f"ありません。{representation.label}については次のいずれかを選んでください: {fitting}",
+    )
+
+
+def clean_end_reference(reference: str | None) -> str | None:
+    """根拠の参照 (審判の事件番号など), optional: one line of at most
+    ``END_REFERENCE_MAX_LENGTH`` characters; blank means none."""
+    if reference is None:
+        return None
+    # Not normalising megabytes: far over the limit is over it whatever NFKC makes of it.
+    raw = reference.strip()
+    too_long = len(raw) > 4 * END_REFERENCE_MAX_LENGTH
+    cleaned = raw if too_long else unicodedata.normalize("NFKC", raw).strip()
+    if not cleaned:
+        return None
+    if len(cleaned) > END_REFERENCE_MAX_LENGTH:
+        raise InvalidInput(
+            END_REFERENCE_FIELD,
+            f"根拠の参照が長すぎます（{len(cleaned)} 文字）。審判の事件番号など、"
+            f"{END_REFERENCE_MAX_LENGTH} 文字以内で入力してください。",
+        )
+    if _has_control_characters(cleaned):
+        raise InvalidInput(
+            END_REFERENCE_FIELD,
+            "根拠の参照に改行などの制御文字は使えません。1 行で入力してください。",
         )
     return cleaned

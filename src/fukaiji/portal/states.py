@@ -41,6 +41,63 @@ _REPRESENTATION_LABELS = {
 }
 
 
+class LegalEndGround(StrEnum):
+    """終了の根拠: why a 法定代理 ended, as the card window records it from the document shown
+    (a family court's decision with its certificate of finality, or the family register).
+
+    Only grounds on which the law itself ends the representation. A 保護命令 under the DV law
+    does not end a parent's or guardian's power, so it is not one: where the perpetrator is the
+    victim's 法定代理人, the way out is a family court's decision (民法第834条ほか), which the
+    window then records here.
+    """
+
+    PARENTAL_AUTHORITY_LOST = "parental_authority_lost"  # 親権喪失・親権停止・管理権喪失の審判
+    CUSTODY_REASSIGNED = "custody_reassigned"  # 親権者の指定・変更 (離婚・調停・審判)
+    GUARDIAN_DISMISSED = "guardian_dismissed"  # 後見人の解任の審判
+    RESIGNATION_PERMITTED = "resignation_permitted"  # 家庭裁判所の許可を得た辞任
+    GUARDIANSHIP_REVOKED = "guardianship_revoked"  # 後見開始の審判の取消し
+    CAME_OF_AGE = "came_of_age"  # 本人が成年に達した
+    REPRESENTATIVE_DIED = "representative_died"  # 法定代理人の死亡
+
+    @property
+    def label(self) -> str:
+        return _END_GROUND_LABELS[self]
+
+    @property
+    def applies_to(self) -> frozenset[Representation]:
+        """The kinds of 法定代理 this ground can end."""
+        return _END_GROUND_APPLIES_TO[self]
+
+
+_END_GROUND_LABELS = {
+    LegalEndGround.PARENTAL_AUTHORITY_LOST: (
+        "親権喪失・親権停止・管理権喪失の審判（民法第834条・第834条の2・第835条）"
+    ),
+    LegalEndGround.CUSTODY_REASSIGNED: (
+        "親権者の指定・変更（離婚、家庭裁判所の調停・審判。民法第819条）"
+    ),
+    LegalEndGround.GUARDIAN_DISMISSED: "後見人の解任の審判（民法第846条）",
+    LegalEndGround.RESIGNATION_PERMITTED: ("家庭裁判所の許可を得た辞任（民法第837条・第844条）"),
+    LegalEndGround.GUARDIANSHIP_REVOKED: "後見開始の審判の取消し（民法第10条）",
+    LegalEndGround.CAME_OF_AGE: "本人が成年に達したこと（民法第4条）",
+    LegalEndGround.REPRESENTATIVE_DIED: "法定代理人の死亡（民法第111条第1項第2号）",
+}
+_PARENT = frozenset({Representation.PARENTAL_AUTHORITY})
+_GUARDIANS = frozenset({Representation.MINOR_GUARDIAN, Representation.ADULT_GUARDIAN})
+_EVERY_REPRESENTATION = frozenset(Representation)
+_END_GROUND_APPLIES_TO = {
+    LegalEndGround.PARENTAL_AUTHORITY_LOST: _PARENT,
+    LegalEndGround.CUSTODY_REASSIGNED: _PARENT,
+    LegalEndGround.GUARDIAN_DISMISSED: _GUARDIANS,
+    LegalEndGround.RESIGNATION_PERMITTED: _EVERY_REPRESENTATION,
+    LegalEndGround.GUARDIANSHIP_REVOKED: frozenset({Representation.ADULT_GUARDIAN}),
+    LegalEndGround.CAME_OF_AGE: frozenset(
+        {Representation.PARENTAL_AUTHORITY, Representation.MINOR_GUARDIAN}
+    ),
+    LegalEndGround.REPRESENTATIVE_DIED: _EVERY_REPRESENTATION,
+}
+
+
 class GrantEnd(StrEnum):
     CANCELLED_BY_PRINCIPAL = "cancelled_by_principal"  # 代理人設定の解除 (by the person)
     ACCOUNT_DELETED = "account_deleted"  # 利用者フォルダの削除で代理権も消滅

@@ -39,7 +39,8 @@ class LiveState:
 
     "Risky" cards are those that existed when the case was registered: any of them may be in the
     perpetrator's hands. "Risky" grants are live grants to the perpetrator, or every live grant
-    when the perpetrator is not identified.
+    when the perpetrator is not identified; they are counted apart by kind, since a 代理人設定
+    the person made is closed by her on the portal and a 法定代理人 at the card window.
     """
 
     risky_cards_total: int
@@ -48,5 +49,10 @@ class LiveState:
     # A live account that a risky card may have used: opened before the case was registered, or
     # opened by a login with a risky card. Deleting it (with a new card) is what clears it.
     stale_account: bool
-    risky_grants: int
+    risky_appointed_grants: int  # 代理人設定 (任意代理) the person made on the portal
+    risky_legal_grants: int  # 法定代理人 recorded at the card window
     my_number_changed_since_registration: bool
+
+    @property
+    def risky_grants(self) -> int:
+        return self.risky_appointed_grants + self.risky_legal_grants

@@ -18,6 +18,7 @@ from fukaiji.jpki import service as jpki
 from fukaiji.jpki.models import Card
 from fukaiji.portal.folder import FolderPath, folder_paths
 from fukaiji.portal.models import PortalAccount, PortalSession
+from fukaiji.portal.states import GrantKind
 from fukaiji.protection.facts import LiveState
 from fukaiji.registry.models import MyNumberRecord
 
@@ -44,7 +45,8 @@ def read_live_state(
         risky_cards_usable=len(risky & usable),
         new_card_issued=bool(usable - risky),
         stale_account=stale,
-        risky_grants=len(grants),
+        risky_appointed_grants=sum(path.grant_kind is GrantKind.APPOINTED for path in grants),
+        risky_legal_grants=sum(path.grant_kind is GrantKind.LEGAL for path in grants),
         my_number_changed_since_registration=_number_changed(session, person_id, since),
     )
 

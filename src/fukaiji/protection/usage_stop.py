@@ -22,16 +22,20 @@ def usage_stop(facts: CaseFacts, state: LiveState) -> UsageStop:
     open_paths: list[str] = []
     if facts.card_left_behind:
         if state.risky_cards_usable:
-            open_paths.append("置いてきたカードでログインできる (the card left behind can log in)")
+            open_paths.append("置いてきたカードでログインできます")
         if state.stale_account:
             open_paths.append(
-                "置いてきたカードで使われたおそれのある利用者フォルダーが残っている"
-                " (the account the left card could reach was not deleted)"
+                "置いてきたカードで使われたおそれのある利用者フォルダーが残っています"
             )
-    if state.risky_grants:
+    if state.risky_appointed_grants:
         open_paths.append(
-            f"加害者（又は特定できない代理人）の代理人設定が {state.risky_grants} 件ある"
-            " (risky proxy grants remain)"
+            f"加害者（又は特定できない代理人）の代理人設定が {state.risky_appointed_grants} 件"
+            "残っています"
+        )
+    if state.risky_legal_grants:
+        open_paths.append(
+            f"加害者（又は特定できない法定代理人）の法定代理人としての登録が"
+            f" {state.risky_legal_grants} 件残っています"
         )
     return UsageStop(complete=not open_paths, open_paths=tuple(open_paths))
 

@@ -38,10 +38,12 @@ from fukaiji.portal import service as portal
 from fukaiji.portal.errors import ChallengeRefused, DeletionRefused
 from fukaiji.portal.folder import FolderView, InboxItem
 from fukaiji.portal.models import AccessLogEntry, PortalSession, ProxyGrant, ProxyInvitation
+from fukaiji.portal.rules import END_REFERENCE_MAX_LENGTH
 from fukaiji.portal.states import (
     AccessAction,
     GrantKind,
     InboxCategory,
+    LegalEndGround,
     Representation,
     ViewKind,
 )
@@ -715,11 +717,17 @@ class LegalRepresentativeView(BaseModel):
     granted_at: datetime
     granted_by: str
     ended_at: datetime | None
+    end_ground: LegalEndGround | None = Field(
+        default=None, description="終了の根拠 (窓口で法定代理を終了したとき)"
+    )
+    end_ground_label: str | None = None
+    end_reference: str | None = Field(default=None, description="根拠の参照 (審判の事件番号など)")
 
     @classmethod
     def of(cls, grant: ProxyGrant) -> LegalRepresentativeView:
         assert grant.representation is not None  # noqa: S101  a legal grant, by the CHECK
         representation = Representation(grant.representation)
+        ground = None if grant.end_ground is None else LegalEndGround(grant.end_ground)
         return cls(
             grant_id=grant.id,
             account_id=grant.account_id,
@@ -730,7 +738,23 @@ class LegalRepresentativeView(BaseModel):
             granted_at=grant.granted_at,
             granted_by=grant.granted_by,
             ended_at=grant.ended_at,
+            end_ground=ground,
+            end_ground_label=None if ground is None else ground.label,
+            end_reference=grant.end_reference,
         )
+
+
+class LegalRepresentationEnd(BaseModel):
+    """法定代理の終了: the ground the window checked in the documents shown, and their reference."""
+
+    ground: LegalEndGround = Field(
+        description="終了の根拠。法定代理の根拠 (representation) に当てはまるものに限ります"
+    )
+    reference: str | None = Field(
+        default=None,
+        max_length=END_REFERENCE_MAX_LENGTH,
+        description="根拠の参照 (審判の事件番号など、任意、1 行)",
+    )
 
 
 def _parse_my_number(text: str) -> MyNumber:
@@ -787,11 +811,14 @@ def record_legal_representative(
 
 
 @staff_router.post(
-    "/{grant_id}/end", response_model=LegalRepresentativeView, summary="法定代理の終了 (即時)"
+    "/{grant_id}/end",
+    response_model=LegalRepresentativeView,
+    summary="法定代理の終了 (即時、終了の根拠を記録)",
 )
 def end_legal_representation(
     person_id: uuid.UUID,
     grant_id: int,
+    body: LegalRepresentationEnd,
     institution: OwnInstitution,
     session: Database,
     principal: Principal = CardWindow,
@@ -801,6 +828,8 @@ def end_legal_representation(
         session,
         person_id=person_id,
         grant_id=grant_id,
+        ground=body.ground,
+        reference=body.reference,
         institution=institution,
         actor=principal.actor,
     )

@@ -27,6 +27,9 @@ class InstitutionView(BaseModel):
     kind_label: str
     prefecture_code: str | None
     municipality_code: str | None
+    body_code: str | None = Field(
+        default=None, description="出先機関の上位機関の機関コード。法令根拠表は上位機関を指します。"
+    )
 
     @classmethod
     def of(cls, institution: Institution) -> InstitutionView:
@@ -38,6 +41,7 @@ class InstitutionView(BaseModel):
             kind_label=kind.label,
             prefecture_code=institution.prefecture_code,
             municipality_code=institution.municipality_code,
+            body_code=institution.body_code,
         )
 
 

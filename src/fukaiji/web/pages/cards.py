@@ -28,8 +28,10 @@ from fukaiji.jpki.service import IssuedCard
 from fukaiji.jpki.states import CardFunction, CardStatus, CertificateStatus, SuspensionChannel
 from fukaiji.network.institutions import get_institution
 from fukaiji.network.models import Institution
-from fukaiji.portal import proxies
-from fukaiji.portal.states import Representation
+from fukaiji.portal import proxies, rules
+from fukaiji.portal.errors import InvalidInput, UnknownGrant
+from fukaiji.portal.models import ProxyGrant
+from fukaiji.portal.states import LegalEndGround, Representation
 from fukaiji.registry import service as registry
 from fukaiji.registry.models import Person
 from fukaiji.staff.roles import StaffRole
@@ -58,11 +60,17 @@ CHANNELS = [
     (SuspensionChannel.PHONE.value, "電話（マイナンバー総合フリーダイヤル 0120-95-0178）"),
 ]
 REPRESENTATIONS = [(r.value, r.label) for r in Representation]
+CONFIRM_END_MISSING = (
+    "確認: 法定代理を終了すると元に戻せません。書類で終了の根拠を確かめたうえで、"
+    "チェックを入れてください。"
+)
 DONE_MESSAGES = {
     "suspended": "カードを一時停止しました。電子証明書は一時保留になりました。",
     "lifted": "一時停止を解除しました。電子証明書は有効に戻りました。",
     "represented": "法定代理人を登録しました。",
-    "ended": "法定代理を終了しました。代理人のセッションも終了しました。",
+    "ended": (
+        "法定代理を終了し、終了の根拠を記録しました。法定代理人のログインもその場で終了しました。"
+    ),
 }
 
 
@@ -339,6 +347,60 @@ async def record_legal_representative(
     return redirect(f"/staff/cards/{person.id}?done=represented")
 
 
+def _end_grounds(grant: ProxyGrant) -> list[tuple[str, str]]:
+    """The grounds that can end this representation, after a blank first choice."""
+    representation = Representation(grant.representation)
+    fitting = [(g.value, g.label) for g in LegalEndGround if representation in g.applies_to]
+    return [("", "選んでください"), *fitting]
+
+
+def _end_page(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    person_id: uuid.UUID,
+    grant_id: int,
+    *,
+    form: FormState | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """法定代理の終了: what is ended, the ground and its reference, and a confirmation."""
+    person = _resident(session, principal, person_id)
+    representatives = proxies.legal_representatives(
+        session,
+        person_id=person.id,
+        institution=_institution(session, principal),
+        actor=principal.actor,
+    )
+    grant = next((g for g in representatives if g.id == grant_id), None)
+    if grant is None:
+        raise UnknownGrant(grant_id)  # ended already, another's, or never: "not found"
+    return render(
+        request,
+        "cards/end_representation.html",
+        principal=principal,
+        status_code=status_code,
+        form=form or FormState(),
+        person=person,
+        grant=grant,
+        representation=Representation(grant.representation),
+        grounds=_end_grounds(grant),
+        reference_max=rules.END_REFERENCE_MAX_LENGTH,
+        when=tokyo_time,
+    )
+
+
+@router.get("/{person_id}/legal-representatives/{grant_id}/end", response_class=HTMLResponse)
+def end_legal_representation_form(
+    person_id: uuid.UUID,
+    grant_id: int,
+    request: Request,
+    session: Database,
+    principal: CardWindow,
+) -> HTMLResponse:
+    return _end_page(request, session, principal, person_id, grant_id)
+
+
 @router.post("/{person_id}/legal-representatives/{grant_id}/end", response_class=HTMLResponse)
 async def end_legal_representation(
     person_id: uuid.UUID,
@@ -347,14 +409,43 @@ async def end_legal_representation(
     session: Database,
     principal: CardWindow,
 ) -> Response:
-    await checked_form(request, session, principal)
+    """Ends the representation with its ground, once the staff member has confirmed: it cannot
+    be undone (the representative would have to be recorded again)."""
+    values = await checked_form(request, session, principal)
     person = _resident(session, principal, person_id)
-    # Not caught: a grant of someone else is "not found", a refused page like the API's 404.
-    proxies.end_legal_representation(
-        session,
-        person_id=person.id,
-        grant_id=grant_id,
-        institution=_institution(session, principal),
-        actor=principal.actor,
-    )
+    typed = {name: value for name, value in values.items() if isinstance(value, str)}
+    # Every fault of the form at once; the service checks the ground and reference again.
+    errors: dict[str, str] = {}
+    checks = ((rules.legal_end_ground, "ground"), (rules.clean_end_reference, "reference"))
+    for check, name in checks:
+        try:
+            check(typed.get(name, ""))
+        except InvalidInput as error:
+            errors[error.field] = error.message
+    if not typed.get("confirm"):
+        errors["confirm"] = CONFIRM_END_MISSING
+    if errors:
+        form = FormState(values=typed, errors=errors)
+        return _end_page(
+            request, session, principal, person.id, grant_id, form=form, status_code=422
+        )
+    try:
+        # An unknown grant (ended already, another's) is not caught: "not found", as the API.
+        proxies.end_legal_representation(
+            session,
+            person_id=person.id,
+            grant_id=grant_id,
+            ground=typed.get("ground", ""),
+            reference=typed.get("reference", ""),
+            institution=_institution(session, principal),
+            actor=principal.actor,
+        )
+    except UnknownGrant:
+        raise
+    except DomainError as error:
+        undo_unless_kept(session, error)
+        form = FormState.refused(typed, error, field_names=FORM_FIELDS)
+        return _end_page(
+            request, session, principal, person.id, grant_id, form=form, status_code=422
+        )
     return redirect(f"/staff/cards/{person.id}?done=ended")
