@@ -2,9 +2,9 @@
 
 花子 fled 千代田区 for 大阪市; her old card and its PIN are with 太郎, who is also her portal proxy.
 The desk registers the case and sees both paths open, 大阪 held back from them; the card window
-suspends and reissues her card; she logs in with the new card and deletes her folder; the desk then sees no exposure;
-and the notice department's next send reaches her new folder while 美咲, whose left-behind card
-still works, is blocked at the gate.
+suspends and reissues her card; she logs in with the new card and deletes her folder; the desk
+then sees no exposure; and the notice department's next send reaches her new folder while 美咲,
+whose left-behind card still works, is blocked at the gate.
 """
 
 from __future__ import annotations
