@@ -360,3 +360,30 @@ def test_ids_on_the_portal_are_opaque_so_a_gap_tells_nothing(
         assert {item[key] for item in seen[view]} <= set(ids)
     html = perpetrator_client.get("/portal/inbox").text
     assert not re.search(r'id="message-[0-9]+"', html)
+
+
+def test_folders_and_grants_are_named_by_opaque_ids_and_a_forged_one_names_nothing(
+    world: PortalWorld, perpetrator_client: TestClient
+) -> None:
+    victim, perpetrator = world.resident(), world.resident("太郎")
+    grant = world.appoint(victim, perpetrator)
+    me = card_login(perpetrator_client, world, perpetrator)
+    [folder] = me["proxy_for"]
+    for value in (me["account_id"], me["acting_account_id"], folder["account_id"]):
+        assert re.fullmatch("[0-9a-f]{32}", value) and value != str(grant.account_id)
+    assert re.fullmatch("[0-9a-f]{32}", folder["grant_id"])
+    headers = csrf(me["csrf_token"])
+    # The row's own number, another kind's token, a flipped bit: each is a folder he may not
+    # enter, refused exactly as one that does not exist.
+    flipped = folder["account_id"][:-1] + ("0" if folder["account_id"][-1] != "0" else "1")
+    refusals = {
+        perpetrator_client.post(
+            f"{PORTAL}/folder/switch", json={"account_id": forged}, headers=headers
+        ).status_code
+        for forged in (str(grant.account_id), folder["grant_id"], flipped, "0" * 32)
+    }
+    assert len(refusals) == 1 and refusals.pop() in (403, 404)
+    entered = perpetrator_client.post(
+        f"{PORTAL}/folder/switch", json={"account_id": folder["account_id"]}, headers=headers
+    )
+    assert entered.status_code == 200 and entered.json()["grant_id"] == folder["grant_id"]

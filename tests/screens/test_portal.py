@@ -26,6 +26,7 @@ from fukaiji.audit.models import AuditEntry
 from fukaiji.db import transaction
 from fukaiji.network.codes import NETWORK_KEY_PURPOSE
 from fukaiji.portal import deliver_to_inbox
+from fukaiji.portal.public_ids import IdKind, public_id
 from fukaiji.protection import requests
 from fukaiji.protection.service import Requester, protected_region
 from fukaiji.registry import moves
@@ -216,7 +217,7 @@ def test_a_proxy_is_invited_enters_the_folder_and_is_cancelled(
     assert accepted.status_code == 303
     folders = browser.get(accepted.headers["location"]).text
     assert "代理人になりました" in folders and '<th scope="row">山田 花子</th>' in folders
-    account_id = re.search(r'name="account_id" value="(\d+)"', folders).group(1)
+    account_id = re.search(r'name="account_id" value="([0-9a-f]{32})"', folders).group(1)
 
     entered = post(browser, "/portal/folder/switch", proxy_token, account_id=account_id)
     assert entered.status_code == 303 and entered.headers["location"] == "/portal"
@@ -232,7 +233,7 @@ def test_a_proxy_is_invited_enters_the_folder_and_is_cancelled(
     assert "あなたのフォルダには代理人が設定されています" in home and "山田 太郎" in home
     assert "<td>代理人（山田 太郎）</td>" in screens.get("/portal/history").text
     grant_form = re.search(
-        r'action="(/portal/proxies/\d+/cancel)"', screens.get("/portal/proxies").text
+        r'action="(/portal/proxies/[0-9a-f]{32}/cancel)"', screens.get("/portal/proxies").text
     )
     cancelled = post(screens, grant_form.group(1), token)
     assert cancelled.status_code == 303
@@ -322,7 +323,12 @@ def test_a_proxy_cannot_file_her_move_out(
     hanako, taro = world.resident("花子"), world.resident("太郎")
     grant = world.appoint(hanako, taro)
     token = card_login(browser, taro.card_token)
-    post(browser, "/portal/folder/switch", token, account_id=str(grant.account_id))
+    post(
+        browser,
+        "/portal/folder/switch",
+        token,
+        account_id=public_id(IdKind.ACCOUNT, grant.account_id),
+    )
     assert 'href="/portal/moves"' not in browser.get("/portal").text
     assert browser.get("/portal/moves").status_code == 403
     today = datetime.now(ZoneInfo("Asia/Tokyo")).date().isoformat()
@@ -377,7 +383,12 @@ def test_the_perpetrator_never_sees_the_protected_region_on_any_portal_screen(
         token = card_login(browser, victim.card_token)
     else:
         token = card_login(browser, perpetrator.card_token)
-        entered = post(browser, "/portal/folder/switch", token, account_id=str(grant.account_id))
+        entered = post(
+            browser,
+            "/portal/folder/switch",
+            token,
+            account_id=public_id(IdKind.ACCOUNT, grant.account_id),
+        )
         assert entered.status_code == 303
     pages = {path: browser.get(path) for path in PORTAL_PAGES}
     pages["invitation"] = post(browser, "/portal/proxy-invitations", token)
@@ -435,7 +446,12 @@ def test_deleting_needs_the_card_again_and_ends_every_proxy_grant(
     hanako, taro = world.resident("花子"), world.resident("太郎")
     grant = world.appoint(hanako, taro)
     proxy_token = card_login(browser, taro.card_token)
-    post(browser, "/portal/folder/switch", proxy_token, account_id=str(grant.account_id))
+    post(
+        browser,
+        "/portal/folder/switch",
+        proxy_token,
+        account_id=public_id(IdKind.ACCOUNT, grant.account_id),
+    )
     assert "本人だけ" in browser.get("/portal/delete").text
     as_proxy = post(
         browser, "/portal/delete", proxy_token,

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from fukaiji.config import Settings
 from fukaiji.db import transaction
 from fukaiji.network.institutions import get_department, get_institution
+from fukaiji.portal import public_ids
 from fukaiji.staff import service as staff_service
 from fukaiji.staff.roles import StaffRole
 from fukaiji.staff.totp import TOTP_KEY_PURPOSE
@@ -20,6 +21,8 @@ from fukaiji.web import create_app
 
 TEST_SETTINGS = Settings(secret_key="test-secret-" + "x" * 40)
 PASSWORD = "correct horse battery staple"
+# The portal's opaque ids are encrypted under a key from the settings; the test app uses these.
+public_ids.configure(TEST_SETTINGS.derive_key(public_ids.KEY_PURPOSE))
 
 
 @dataclass

@@ -47,6 +47,7 @@ from fukaiji.network.institutions import get_institution
 from fukaiji.notices import jobs
 from fukaiji.notices import service as notices
 from fukaiji.portal import proxies
+from fukaiji.portal.public_ids import IdKind, public_id
 from fukaiji.protection import consent, ledger
 from fukaiji.protection.service import Viewer
 from fukaiji.registry import service as registry
@@ -196,6 +197,7 @@ def fuzz_world(world: PortalWorld, make_staff, engine: Engine) -> FuzzWorld:
         ("item_id", item),
         ("record_id", record),
         ("grant_id", grant.id),
+        ("grant_id", public_id(IdKind.GRANT, grant.id)),  # as the portal names it
         ("notice_id", notice),
         ("consent_id", given.id),
         ("staff_id", clerk.staff_id),
@@ -263,9 +265,10 @@ def fuzz_world(world: PortalWorld, make_staff, engine: Engine) -> FuzzWorld:
         ("item_id", hidden_item),
         ("record_id", hidden_record),
         ("grant_id", hidden_grant.id),
-        ("invitation_id", invitation.id),
-        ("account_id", hidden_grant.account_id),
-        ("account_id", partner_account),
+        ("grant_id", public_id(IdKind.GRANT, hidden_grant.id)),
+        ("invitation_id", public_id(IdKind.INVITATION, invitation.id)),
+        ("account_id", public_id(IdKind.ACCOUNT, hidden_grant.account_id)),
+        ("account_id", public_id(IdKind.ACCOUNT, partner_account)),
         ("protection_id", protection.id),
         ("notice_id", hidden_notice),
         ("consent_id", hidden_consent.id),
@@ -420,7 +423,7 @@ def substitute(fuzz: FuzzWorld, case: schemathesis.Case, data: st.DataObject) ->
     if isinstance(case.body, dict) and "account_id" in case.body:
         chosen = data.draw(st.sampled_from(fuzz.candidates("account_id")), label="account_id")
         if chosen is not None:
-            case.body["account_id"] = int(chosen)
+            case.body["account_id"] = chosen
 
 
 def fuzz_operation(

@@ -34,6 +34,7 @@ from fukaiji.audit.models import AuditEntry
 from fukaiji.db import transaction
 from fukaiji.network.codes import NETWORK_KEY_PURPOSE
 from fukaiji.network.institutions import get_institution
+from fukaiji.portal.public_ids import IdKind, public_id
 from fukaiji.registry import moves
 from fukaiji.staff import service as staff_service
 from fukaiji.staff.roles import StaffRole
@@ -312,7 +313,7 @@ def test_she_files_her_move_out_with_her_card_and_her_proxy_cannot(
     proxy = card_login(other_client, world, taro)
     other_client.post(
         f"{PORTAL}/folder/switch",
-        json={"account_id": grant.account_id},
+        json={"account_id": public_id(IdKind.ACCOUNT, grant.account_id)},
         headers=csrf(proxy["csrf_token"]),
     )
     refused = other_client.post(f"{PORTAL}/move-out", json=body, headers=csrf(proxy["csrf_token"]))
@@ -360,7 +361,7 @@ def test_deletion_needs_a_fresh_login_with_the_persons_own_card(
     perpetrator = card_login(other_client, world, taro)
     other_client.post(
         f"{PORTAL}/folder/switch",
-        json={"account_id": grant.account_id},
+        json={"account_id": public_id(IdKind.ACCOUNT, grant.account_id)},
         headers=csrf(perpetrator["csrf_token"]),
     )
     as_proxy = other_client.post(
@@ -396,7 +397,9 @@ def test_deletion_needs_a_fresh_login_with_the_persons_own_card(
     assert other_client.get(f"{PORTAL}/folder").status_code == 401
 
     fresh = card_login(client, world, hanako)
-    assert fresh["account_created"] and fresh["account_id"] != grant.account_id
+    assert fresh["account_created"] and fresh["account_id"] != public_id(
+        IdKind.ACCOUNT, grant.account_id
+    )
     assert client.get(f"{PORTAL}/proxies").json() == []
     assert client.get(f"{PORTAL}/inbox").json() == []
 
@@ -431,7 +434,9 @@ def test_the_card_window_records_a_legal_representative_by_my_number(
     assert switched.status_code == 200
     assert other_client.get(f"{PORTAL}/folder").status_code == 200
 
-    end = f"{route}/{folder['grant_id']}/end"
+    # The window names the grant by its own id; the portal's opaque one means nothing there.
+    [recorded_grant] = client.get(route).json()
+    end = f"{route}/{recorded_grant['grant_id']}/end"
     # Refused without a ground, with an unknown one, with one that cannot end a 親権者's
     # representation, or with a reference too long: nothing ends.
     assert client.post(end, headers=csrf(token)).status_code == 422

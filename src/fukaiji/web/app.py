@@ -13,6 +13,7 @@ from sqlalchemy import Engine, text
 from fukaiji import __version__
 from fukaiji.config import Settings, load_settings
 from fukaiji.db import create_db_engine
+from fukaiji.portal import public_ids
 from fukaiji.web.api import api_router
 from fukaiji.web.domain_errors import install_domain_error_handlers
 from fukaiji.web.pages import admin as admin_pages
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine
+    public_ids.configure(settings.derive_key(public_ids.KEY_PURPOSE))
     install_problem_handlers(app)
     install_domain_error_handlers(app)
     install_security_headers(app, production=settings.env == "production")

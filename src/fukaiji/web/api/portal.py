@@ -38,6 +38,7 @@ from fukaiji.portal import service as portal
 from fukaiji.portal.errors import ChallengeRefused, DeletionRefused
 from fukaiji.portal.folder import FolderView, InboxItem
 from fukaiji.portal.models import AccessLogEntry, PortalSession, ProxyGrant, ProxyInvitation
+from fukaiji.portal.public_ids import IdKind, optional_public_id, public_id, row_id
 from fukaiji.portal.rules import END_REFERENCE_MAX_LENGTH
 from fukaiji.portal.states import (
     AccessAction,
@@ -108,9 +109,13 @@ class SignedChallenge(BaseModel):
     signature: str = Field(min_length=1, max_length=_MAX_B64, description="署名 (base64, DER)")
 
 
+_FOLDER_ID = "利用者フォルダの識別子です。番号の順序には意味がありません。"
+_GRANT_ID = "代理人設定の識別子です。番号の順序には意味がありません。"
+
+
 class ProxiedFolderView(BaseModel):
-    grant_id: int
-    account_id: int
+    grant_id: str = Field(description=_GRANT_ID)
+    account_id: str = Field(description=_FOLDER_ID)
     principal_name: str
     kind: GrantKind
     kind_label: str
@@ -119,8 +124,8 @@ class ProxiedFolderView(BaseModel):
     @classmethod
     def of(cls, folder: portal.ProxiedFolder) -> ProxiedFolderView:
         return cls(
-            grant_id=folder.grant_id,
-            account_id=folder.account_id,
+            grant_id=public_id(IdKind.GRANT, folder.grant_id),
+            account_id=public_id(IdKind.ACCOUNT, folder.account_id),
             principal_name=folder.principal_name,
             kind=folder.kind,
             kind_label=folder.kind.label,
@@ -130,10 +135,10 @@ class ProxiedFolderView(BaseModel):
 
 class SessionView(BaseModel):
     name: str = Field(description="ログインした本人の氏名")
-    account_id: int = Field(description="本人の利用者フォルダ")
-    acting_account_id: int = Field(description="表示中の利用者フォルダ")
+    account_id: str = Field(description="本人の利用者フォルダ")
+    acting_account_id: str = Field(description="表示中の利用者フォルダ")
     as_proxy: bool
-    grant_id: int | None = Field(description="代理人として表示中の場合の代理人設定")
+    grant_id: str | None = Field(description="代理人として表示中の場合の代理人設定")
     principal_name: str | None = Field(description="代理人として表示中の場合の本人の氏名")
     proxy_for: list[ProxiedFolderView] = Field(description="代理人として表示できるフォルダ")
     csrf_token: str = Field(description="Send as X-CSRF-Token on every unsafe request")
@@ -144,8 +149,10 @@ class LoginResponse(SessionView):
 
 
 class FolderSwitch(BaseModel):
-    account_id: int | None = Field(
-        default=None, ge=1, description="代理人として表示するフォルダ。null で本人のフォルダ"
+    account_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="代理人として表示するフォルダ (proxy_for の account_id)。null で本人のフォルダ",
     )
 
 
@@ -165,9 +172,7 @@ class InstitutionName(BaseModel):
         )
 
 
-_OPAQUE_ID = (
-    "この利用者フォルダーでの項目の識別子です。番号の順序や間隔には意味がありません。"
-)
+_OPAQUE_ID = "この利用者フォルダーでの項目の識別子です。番号の順序や間隔には意味がありません。"
 
 
 class RecordItem(BaseModel):
@@ -253,9 +258,9 @@ class InboxEntry(BaseModel):
 
 
 class FolderResponse(BaseModel):
-    account_id: int
+    account_id: str = Field(description=_FOLDER_ID)
     as_proxy: bool
-    grant_id: int | None
+    grant_id: str | None = Field(description=_GRANT_ID)
     records: list[RecordItem]
     self_info: list[SelfInfoEntry]
     inbox: list[InboxEntry]
@@ -263,9 +268,9 @@ class FolderResponse(BaseModel):
     @classmethod
     def of(cls, view: FolderView) -> FolderResponse:
         return cls(
-            account_id=view.account_id,
+            account_id=public_id(IdKind.ACCOUNT, view.account_id),
             as_proxy=view.grant_id is not None,
-            grant_id=view.grant_id,
+            grant_id=optional_public_id(IdKind.GRANT, view.grant_id),
             records=[RecordItem.of(record, view) for record in view.records],
             self_info=[SelfInfoEntry.of(item, view) for item in view.self_info],
             inbox=[InboxEntry.of(item, view) for item in view.inbox],
@@ -282,8 +287,8 @@ class HistoryEntry(BaseModel):
         description="本人 (person)、代理人 (proxy) または窓口 (window)"
     )
     proxy_name: str | None
-    grant_id: int | None = Field(description="代理人が使った代理人設定")
-    about_grant_id: int | None = Field(description="この操作の対象の代理人設定")
+    grant_id: str | None = Field(description="代理人が使った代理人設定")
+    about_grant_id: str | None = Field(description="この操作の対象の代理人設定")
 
     @classmethod
     def of(cls, entry: AccessLogEntry) -> HistoryEntry:
@@ -301,13 +306,13 @@ class HistoryEntry(BaseModel):
             action_label=action.label,
             by=by,
             proxy_name=entry.actor.name if by == "proxy" and entry.actor is not None else None,
-            grant_id=entry.grant_id,
-            about_grant_id=entry.about_grant_id,
+            grant_id=optional_public_id(IdKind.GRANT, entry.grant_id),
+            about_grant_id=optional_public_id(IdKind.GRANT, entry.about_grant_id),
         )
 
 
 class GrantView(BaseModel):
-    grant_id: int
+    grant_id: str = Field(description=_GRANT_ID)
     proxy_name: str
     kind: GrantKind
     kind_label: str
@@ -323,7 +328,7 @@ class GrantView(BaseModel):
             None if grant.representation is None else Representation(grant.representation)
         )
         return cls(
-            grant_id=grant.id,
+            grant_id=public_id(IdKind.GRANT, grant.id),
             proxy_name=grant.proxy.name,
             kind=kind,
             kind_label=kind.label,
@@ -335,14 +340,14 @@ class GrantView(BaseModel):
 
 
 class InvitationView(BaseModel):
-    invitation_id: int
+    invitation_id: str = Field(description="招待の識別子です。番号の順序には意味がありません。")
     created_at: datetime
     expires_at: datetime
 
     @classmethod
     def of(cls, invitation: ProxyInvitation) -> InvitationView:
         return cls(
-            invitation_id=invitation.id,
+            invitation_id=public_id(IdKind.INVITATION, invitation.id),
             created_at=invitation.created_at,
             expires_at=invitation.expires_at,
         )
@@ -402,7 +407,7 @@ class MoveOutStatusView(BaseModel):
 
 
 class DeletionResponse(BaseModel):
-    account_id: int
+    account_id: str = Field(description=_FOLDER_ID)
     deleted_at: datetime
     grants_ended: int
     messages_deleted: int
@@ -418,10 +423,10 @@ def session_view(session: Database, portal_session: PortalSession) -> SessionVie
     )
     return SessionView(
         name=portal_session.person.name,
-        account_id=portal_session.account_id,
-        acting_account_id=portal_session.acting_account_id,
+        account_id=public_id(IdKind.ACCOUNT, portal_session.account_id),
+        acting_account_id=public_id(IdKind.ACCOUNT, portal_session.acting_account_id),
         as_proxy=portal_session.acting_grant_id is not None,
-        grant_id=portal_session.acting_grant_id,
+        grant_id=optional_public_id(IdKind.GRANT, portal_session.acting_grant_id),
         principal_name=principal_name,
         proxy_for=[ProxiedFolderView.of(folder) for folder in folders],
         csrf_token=portal_session.csrf_token,
@@ -475,7 +480,8 @@ def who_am_i(portal_session: PortalAuthenticated, session: Database) -> SessionV
 def switch_folder(
     body: FolderSwitch, portal_session: PortalAuthenticated, session: Database
 ) -> SessionView:
-    portal.switch_folder(session, portal_session, account_id=body.account_id)
+    account_id = None if body.account_id is None else row_id(IdKind.ACCOUNT, body.account_id)
+    portal.switch_folder(session, portal_session, account_id=account_id)
     return session_view(session, portal_session)
 
 
@@ -538,9 +544,10 @@ def list_proxies(portal_session: PortalAuthenticated, session: Database) -> list
     "/proxies/{grant_id}/cancel", response_model=GrantView, summary="代理人設定の解除 (即時)"
 )
 def cancel_proxy(
-    grant_id: int, portal_session: PortalAuthenticated, session: Database
+    grant_id: str, portal_session: PortalAuthenticated, session: Database
 ) -> GrantView:
-    return GrantView.of(proxies.cancel_grant(session, portal_session, grant_id))
+    grant = proxies.cancel_grant(session, portal_session, row_id(IdKind.GRANT, grant_id))
+    return GrantView.of(grant)
 
 
 @router.get("/proxy-invitations", response_model=list[InvitationView], summary="未使用の招待コード")
@@ -572,9 +579,12 @@ def create_invitation(
     summary="招待コードの取消し",
 )
 def cancel_invitation(
-    invitation_id: int, portal_session: PortalAuthenticated, session: Database
+    invitation_id: str, portal_session: PortalAuthenticated, session: Database
 ) -> InvitationView:
-    return InvitationView.of(proxies.cancel_invitation(session, portal_session, invitation_id))
+    invitation = proxies.cancel_invitation(
+        session, portal_session, row_id(IdKind.INVITATION, invitation_id)
+    )
+    return InvitationView.of(invitation)
 
 
 @router.post(
@@ -692,7 +702,7 @@ def delete_account(
         return problem_response(Problem(403, detail, slug="deletion-refused"), request)
     clear_session_cookie(response, PORTAL_COOKIE)
     return DeletionResponse(
-        account_id=report.account_id,
+        account_id=public_id(IdKind.ACCOUNT, report.account_id),
         deleted_at=report.deleted_at,
         grants_ended=report.grants_ended,
         messages_deleted=report.messages_deleted,

@@ -44,8 +44,9 @@ from fukaiji.portal.errors import (
     InvitationRefused,
     SelfProxy,
 )
-from fukaiji.portal.folder import MAX_ID, FolderView
+from fukaiji.portal.folder import FolderView
 from fukaiji.portal.models import PortalSession
+from fukaiji.portal.public_ids import IdKind, row_id
 from fukaiji.portal.states import ViewKind
 from fukaiji.registry.errors import MoveOutRefused
 from fukaiji.registry.rules import japanese_date
@@ -69,7 +70,6 @@ from fukaiji.web.pages._portal_common import (
     render_public,
 )
 from fukaiji.web.portal_deps import PORTAL_COOKIE
-from fukaiji.web.problems import FieldError, Problem
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
 
@@ -256,10 +256,10 @@ def proxies_page(
 
 @router.post("/proxies/{grant_id}/cancel")
 async def cancel_grant(
-    grant_id: int, request: Request, session: Database, resident: ResidentSession
+    grant_id: str, request: Request, session: Database, resident: ResidentSession
 ) -> Response:
     await checked_portal_form(request, session, resident)
-    proxies.cancel_grant(session, resident, grant_id)
+    proxies.cancel_grant(session, resident, row_id(IdKind.GRANT, grant_id))
     return redirect("/portal/proxies?done=grant_cancelled")
 
 
@@ -275,10 +275,10 @@ async def create_invitation(
 
 @router.post("/proxy-invitations/{invitation_id}/cancel")
 async def cancel_invitation(
-    invitation_id: int, request: Request, session: Database, resident: ResidentSession
+    invitation_id: str, request: Request, session: Database, resident: ResidentSession
 ) -> Response:
     await checked_portal_form(request, session, resident)
-    proxies.cancel_invitation(session, resident, invitation_id)
+    proxies.cancel_invitation(session, resident, row_id(IdKind.INVITATION, invitation_id))
     return redirect("/portal/proxies?done=invitation_cancelled")
 
 
@@ -298,16 +298,10 @@ async def accept_invitation(
 
 
 def _account_id(text: str) -> int | None:
-    """The folder chosen on the form: empty for one's own."""
+    """The folder chosen on the form: empty for one's own. A token that names no folder is
+    refused by the switch itself, as a folder one may not enter."""
     cleaned = text.strip()
-    if not cleaned:
-        return None
-    if cleaned.isdecimal() and len(cleaned) <= len(str(MAX_ID)):
-        return int(cleaned)
-    message = "利用者フォルダ: 一覧から選んでください (account_id must be a folder number)"
-    raise Problem(
-        422, message, slug="invalid-input", errors=[FieldError(field="account_id", message=message)]
-    )
+    return row_id(IdKind.ACCOUNT, cleaned[:64]) if cleaned else None
 
 
 @router.post("/folder/switch")
