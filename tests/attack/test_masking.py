@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from tests.attack.test_model import OSAKA_SPELLINGS
 from tests.portal.conftest import PortalWorld, Resident, build_portal_world
 from tests.web.conftest import TEST_SETTINGS, StaffLogin, login
-from tests.web.test_portal_api import PORTAL, card_login, csrf, portal_app
+from tests.web.test_portal_api import PORTAL, card_login, csrf, portal_app, signed_body
 
 from fukaiji import intermediate, portal
 from fukaiji.network.codes import NETWORK_KEY_PURPOSE
@@ -387,3 +387,29 @@ def test_folders_and_grants_are_named_by_opaque_ids_and_a_forged_one_names_nothi
         f"{PORTAL}/folder/switch", json={"account_id": folder["account_id"]}, headers=headers
     )
     assert entered.status_code == 200 and entered.json()["grant_id"] == folder["grant_id"]
+
+
+def test_deleting_her_folder_with_her_card_counts_only_what_he_was_shown(
+    world: PortalWorld,
+    perpetrator_client: TestClient,
+    desk_client: TestClient,
+    desk: dict[str, str],
+) -> None:
+    """太郎 holds her card and PIN, so he can delete her folder (the seed's measures close that
+    path); the report of the deletion must not count the お知らせ held back from him."""
+    victim = world.resident()
+    world.login(victim.card_token)
+    plant(world, victim, with_notices=True)
+    register(desk_client, desk, victim, card_left_behind=True)
+
+    him = card_login(perpetrator_client, world, victim)
+    assert len(perpetrator_client.get(f"{PORTAL}/inbox").json()) == 1
+    headers = csrf(him["csrf_token"])
+    challenge = perpetrator_client.post(f"{PORTAL}/account/deletion-challenge", headers=headers)
+    deleted = perpetrator_client.post(
+        f"{PORTAL}/account/delete",
+        json=signed_body(world, challenge.json(), victim.card_token),
+        headers=headers,
+    )
+    assert deleted.status_code == 200, deleted.text
+    assert deleted.json()["messages_deleted"] == 1

@@ -301,6 +301,14 @@ def _build_view(
     )
 
 
+def inbox_shown_to(session: Session, *, account: PortalAccount, card_id: int | None) -> int:
+    """How many お知らせ the person's own path, logged in with ``card_id``, is shown: the only
+    count of them a total told to that path may give (a larger one would tell that something is
+    held back)."""
+    masks = masks_for(session, ViewPath(account.person_id, account.person_id, None, card_id))
+    return len(_unmasked(tuple(inbox(session, account_id=account.id)), masks, []))
+
+
 def _unmasked(
     items: tuple[_Item, ...], masks: tuple[Mask, ...], held_back: list[ShownItem]
 ) -> tuple[_Item, ...]:

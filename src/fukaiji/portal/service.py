@@ -23,7 +23,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from cryptography import x509
@@ -49,7 +49,7 @@ from fukaiji.portal._common import (
     session_actor,
 )
 from fukaiji.portal.errors import ChallengeRefused, DeletionRefused, NoFolderAccess
-from fukaiji.portal.folder import MAX_ID, FolderView, folder_access, folder_view
+from fukaiji.portal.folder import MAX_ID, FolderView, folder_access, folder_view, inbox_shown_to
 from fukaiji.portal.models import (
     AccessLogEntry,
     AccountSettings,
@@ -624,6 +624,9 @@ def issue_deletion_challenge(
 
 @dataclass(frozen=True, slots=True)
 class DeletionReport:
+    """What a deletion did. ``messages_deleted`` counts the お知らせ the deleting session was
+    shown (the audit entry has them all)."""
+
     account_id: int
     deleted_at: datetime
     grants_ended: int
@@ -695,7 +698,8 @@ def delete_account(
             reason=DeletionRefused.reason,
         )
         raise DeletionRefused()
-    return _delete(session, account, actor=actor, now=now)
+    shown = inbox_shown_to(session, account=account, card_id=portal_session.card_id)
+    return replace(_delete(session, account, actor=actor, now=now), messages_deleted=shown)
 
 
 def _delete(
