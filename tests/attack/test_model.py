@@ -1018,7 +1018,9 @@ def test_no_path_shows_the_region_and_the_exposure_check_agrees(
     run_state_machine_as_test(
         victim_machine(session, engine),
         settings=settings(
-            max_examples=60,
+            # 40, not 60: every step now also builds the masked views and what they hold back,
+            # and the whole suite must stay inside CI's 40 minutes.
+            max_examples=40,
             stateful_step_count=25,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
