@@ -758,7 +758,7 @@ class LegalRepresentationEnd(BaseModel):
     """法定代理の終了: the ground the window checked in the documents shown, and their reference."""
 
     ground: LegalEndGround = Field(
-        description="終了の根拠。法定代理の根拠 (representation) に当てはまるものに限ります"
+        description="終了の根拠。法定代理の種類に当てはまるものに限ります"
     )
     reference: str | None = Field(
         default=None,
