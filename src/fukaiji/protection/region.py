@@ -30,6 +30,9 @@ from fukaiji.protection.region_matcher import RegionMatcher, matcher_for
 from fukaiji.protection.region_text import light, names
 
 REGION_FIELD = "保護地域"
+# Texts up to this length are remembered (``_places_named_in``): titles, 事務 names, short notices
+# and 副本. A longer one is read every time, so the cache stays within a few tens of megabytes.
+MAX_REMEMBERED_TEXT = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +63,8 @@ class ProtectedRegion:
     def places_named_in(self, text: str) -> tuple[str, ...]:
         """Every covered place, code or postcode that ``text`` names, however written, roughly
         in the order written: "大阪府", "大阪府大阪市", "大阪府の郵便番号 541-0053"."""
+        if len(text) > MAX_REMEMBERED_TEXT:
+            return _matcher(self.prefecture_codes).find(text)
         return _places_named_in(self.prefecture_codes, text)
 
 
