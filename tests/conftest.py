@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, make_url, text
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,10 @@ POSTGRES_SKIP_REASON = (
     f"PostgreSQL tests skipped: set {POSTGRES_URL_VARIABLE}="
     "postgresql+psycopg://postgres@127.0.0.1:5432/test to run them"
 )
+
+# No property may fail because the machine is busy: CI shares two cores with other work.
+hypothesis_settings.register_profile("fukaiji", deadline=None)
+hypothesis_settings.load_profile("fukaiji")
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),

@@ -25,7 +25,15 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from fukaiji import intermediate
-from fukaiji.cli._common import cli_actor, console, errors, fail, settings, unit_of_work
+from fukaiji.cli._common import (
+    cli_actor,
+    console,
+    engine_from_settings,
+    errors,
+    fail,
+    settings,
+    unit_of_work,
+)
 from fukaiji.db.base import utc_now
 from fukaiji.errors import DomainError
 from fukaiji.identifiers import InvalidIdentifier, MyNumber
@@ -44,6 +52,7 @@ from fukaiji.protection.region import ProtectedRegion
 from fukaiji.protection.service import Requester, View, Viewer
 from fukaiji.protection.states import ConsentChannel, DeskMessageKind
 from fukaiji.protection.status import ProtectionStatus, current_status
+from fukaiji.protection.sweeper import sweep_all
 from fukaiji.registry import service as registry
 from fukaiji.registry.errors import RegistryError
 from fukaiji.registry.models import Person
@@ -572,14 +581,17 @@ def sweep(
         str | None, typer.Option("--institution", help="この機関だけ (省略すると全機関)")
     ] = None,
 ) -> None:
-    """全ての保護対象者を判定し、利用停止手続の状態の変化を窓口に知らせます (sweep)."""
-    changed = _run(
-        lambda session: exclusion.sweep(
-            session,
-            institution=None if institution is None else get_institution(session, institution),
+    """全ての保護対象者を判定し、利用停止手続の状態の変化を窓口に知らせます。機関ごとに短いトランザクションで行います。"""
+    if institution is None:
+        with engine_from_settings() as engine:
+            changed = sweep_all(engine)
+    else:
+        changed = _run(
+            lambda session: exclusion.sweep(
+                session, institution=get_institution(session, institution)
+            )
         )
-    )
-    console.print(f"[green]✓[/green] 状態が変わった保護対象者 {changed} 件 (changed)")
+    console.print(f"[green]✓[/green] 状態が変わった保護対象者 {changed} 件")
 
 
 @protection_app.command("messages")

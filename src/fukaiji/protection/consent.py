@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fukaiji import audit
@@ -94,32 +94,6 @@ def consents_of(
             .order_by(Consent.recorded_at, Consent.id)
         )
     )
-
-
-def consenting_addressees(
-    session: Session,
-    *,
-    institution_id: int,
-    notice_id: uuid.UUID | None,
-    category: str | None,
-    among: set[str] | None = None,
-) -> set[str]:
-    """The addressees with a live consent covering this notice or its category."""
-    scopes = []
-    if notice_id is not None:
-        scopes.append(Consent.notice_id == notice_id)
-    if category is not None:
-        scopes.append(Consent.category == category)
-    if not scopes:
-        return set()
-    statement = select(Consent.addressee_number).where(
-        Consent.institution_id == institution_id,
-        Consent.withdrawn_at.is_(None),
-        or_(*scopes),
-    )
-    if among is not None:
-        statement = statement.where(Consent.addressee_number.in_(sorted(among)))
-    return set(session.scalars(statement))
 
 
 def _scope(notice_id: uuid.UUID | None, category: str | None) -> str | None:

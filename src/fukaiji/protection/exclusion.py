@@ -11,26 +11,31 @@ person known only from them stays excluded until they consent or the desk regist
 
 Everything is computed at the moment of asking; nothing here can be stale. ``sweep`` only makes
 sure a change of status is announced to the desk even when nobody happens to look.
+
+Every question is asked in set form (``usage_stop_query``): one SQL query answers for a whole
+institution or a whole batch of addressees, never one protection at a time in Python, and no
+query binds one parameter per addressee — a batch is given as a SELECT of its numbers.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, and_, exists, literal, not_, or_, select
 from sqlalchemy.orm import Session
 
 from fukaiji import audit
 from fukaiji.intermediate.models import NondisclosureFlag
 from fukaiji.intermediate.service import addressee_subject, parse_addressee_number
 from fukaiji.network.models import Institution
-from fukaiji.protection.consent import consenting_addressees
-from fukaiji.protection.models import LedgerEntry, Protection
+from fukaiji.protection.models import Consent, LedgerEntry, Protection
 from fukaiji.protection.states import ExclusionSource
 from fukaiji.protection.status import current_status
+from fukaiji.protection.usage_stop_query import usage_stop_incomplete
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,14 +48,29 @@ class ExclusionEntry:
 
 
 def exclusion_list(session: Session, *, institution: Institution) -> list[ExclusionEntry]:
-    """Every addressee the institution must exclude now (before any consent), in number order."""
-    watched = _watched(session, institution.id)
-    excluded = {
-        number: sources
-        for number, sources in watched.items()
-        if _excluded(session, institution.id, number, sources)
-    }
-    return [ExclusionEntry(number, tuple(sorted(excluded[number]))) for number in sorted(excluded)]
+    """Every addressee the institution must exclude now (before any consent), in number order.
+    A few queries, whatever the number of protections. A change of status found on the way is
+    announced to the desk, as the sweep would."""
+    sweep(session, institution=institution)
+    sources: defaultdict[str, set[ExclusionSource]] = defaultdict(set)
+    still_open: set[str] = set()
+    protections = select(Protection.addressee_number, usage_stop_incomplete()).where(
+        Protection.institution_id == institution.id
+    )
+    for number, incomplete in session.execute(protections):
+        sources[number].add(ExclusionSource.PROTECTION)
+        if incomplete:
+            still_open.add(number)
+    for source in (ExclusionSource.PAPER_LEDGER, ExclusionSource.NONDISCLOSURE_FLAG):
+        for number in session.scalars(_numbers_listed_by(source, institution.id)):
+            sources[number].add(source)
+    return [
+        ExclusionEntry(number, tuple(sorted(sources[number])))
+        for number in sorted(sources)
+        # A protection carries the facts, so its status decides; the ledger and the flag carry
+        # none, so a person known only from them stays excluded.
+        if number in still_open or ExclusionSource.PROTECTION not in sources[number]
+    ]
 
 
 def excluded_addressees(
@@ -65,14 +85,29 @@ def excluded_addressees(
     excluded = {
         entry.addressee_number for entry in exclusion_list(session, institution=institution)
     }
-    consented = consenting_addressees(
-        session,
-        institution_id=institution.id,
-        notice_id=notice_id,
-        category=category,
-        among=excluded,
+    consented = session.scalars(
+        select(Consent.addressee_number).where(_consents_of(institution.id, notice_id, category))
     )
-    return frozenset(excluded - consented)
+    return frozenset(excluded.difference(consented))
+
+
+def excluded_among(
+    session: Session,
+    *,
+    institution: Institution,
+    numbers: Select[Any],
+    notice_id: uuid.UUID | None = None,
+    category: str | None = None,
+) -> set[str]:
+    """Which of ``numbers`` (a SELECT of one column of addressee numbers: a batch of a
+    destination file, say) a notice must not reach now. One query for the whole batch."""
+    batch = numbers.subquery()
+    number = next(iter(batch.c))
+    return set(
+        session.scalars(
+            select(number).where(excluded_now(institution.id, number, notice_id, category))
+        )
+    )
 
 
 def is_excluded(
@@ -83,27 +118,45 @@ def is_excluded(
     notice_id: uuid.UUID | None = None,
     category: str | None = None,
 ) -> bool:
-    """Whether one notice must not reach one addressee now (the sending gate asks this for
-    every addressee at the moment of sending)."""
-    number = str(parse_addressee_number(addressee_number))
-    sources = _sources_of(session, institution.id, number)
-    if not sources or not _excluded(session, institution.id, number, sources):
-        return False
-    consented = consenting_addressees(
-        session,
-        institution_id=institution.id,
-        notice_id=notice_id,
-        category=category,
-        among={number},
+    """Whether one notice must not reach one addressee now. One query."""
+    number = literal(str(parse_addressee_number(addressee_number)))
+    return bool(session.scalar(select(excluded_now(institution.id, number, notice_id, category))))
+
+
+def excluded_now(
+    institution_id: int,
+    number: ColumnElement[str],
+    notice_id: uuid.UUID | None,
+    category: str | None,
+) -> ColumnElement[bool]:
+    """The exclusion question for the addressee ``number`` (a column or a literal) as one SQL
+    condition: on the list now, and no live consent covers this notice or its category."""
+    protected = and_(
+        Protection.institution_id == institution_id, Protection.addressee_number == number
     )
-    return number not in consented
+    listed = or_(
+        *(
+            _numbers_listed_by(source, institution_id, number).exists()
+            for source in (ExclusionSource.PAPER_LEDGER, ExclusionSource.NONDISCLOSURE_FLAG)
+        )
+    )
+    on_list = or_(
+        exists().where(protected, usage_stop_incomplete()),
+        and_(not_(exists().where(protected)), listed),
+    )
+    return and_(
+        on_list, not_(exists().where(_consents_of(institution_id, notice_id, category, number)))
+    )
 
 
 def to_be_watched(session: Session, *, institution: Institution, addressee_number: str) -> bool:
     """Whether the institution knows the addressee as a 留意すべき対象者 from any source — all
     that a department other than the registering desk may learn (機関内での情報共有)."""
-    number = str(parse_addressee_number(addressee_number))
-    return bool(_sources_of(session, institution.id, number))
+    number = literal(str(parse_addressee_number(addressee_number)))
+    known = or_(
+        *(_numbers_listed_by(source, institution.id, number).exists() for source in ExclusionSource)
+    )
+    return bool(session.scalar(select(known)))
 
 
 def read_watch_flag(
@@ -122,66 +175,79 @@ def read_watch_flag(
     return watched
 
 
-def sweep(session: Session, *, institution: Institution | None = None) -> int:
-    """Judge every protection (of one institution, or all) so that each change of the
-    usage-stop status is announced; returns how many changed."""
-    statement = select(Protection)
-    if institution is not None:
-        statement = statement.where(Protection.institution_id == institution.id)
+def sweep(session: Session, *, institution: Institution) -> int:
+    """Announce every change of the usage-stop status at one institution since it was last seen;
+    returns how many changed. One query finds the changed protections, so the work grows with
+    the changes, not with the protections."""
     changed = 0
-    for protection in session.scalars(statement).all():
+    for protection in session.scalars(changed_protections(institution.id)).all():
         seen = protection.usage_stop_complete_seen
-        current_status(session, protection)
+        current_status(session, protection)  # judges, and announces the change
         changed += protection.usage_stop_complete_seen != seen
     return changed  # each change wrote its own audit entry and message
 
 
-def _excluded(
-    session: Session, institution_id: int, number: str, sources: set[ExclusionSource]
-) -> bool:
-    if ExclusionSource.PROTECTION not in sources:
-        return True  # known only from the ledger or the flag: no facts to judge completion by
-    protection = session.scalars(
-        select(Protection).where(
-            Protection.institution_id == institution_id, Protection.addressee_number == number
-        )
-    ).one()
-    return current_status(session, protection).excluded
+def changed_protections(institution_id: int) -> Select[tuple[Protection]]:
+    """The protections whose usage-stop status is not what was last seen."""
+    incomplete = usage_stop_incomplete()
+    seen_complete = Protection.usage_stop_complete_seen.is_(True)
+    return select(Protection).where(
+        Protection.institution_id == institution_id,
+        or_(and_(seen_complete, incomplete), and_(not_(seen_complete), not_(incomplete))),
+    )
 
 
-def _watched(session: Session, institution_id: int) -> dict[str, set[ExclusionSource]]:
-    watched: defaultdict[str, set[ExclusionSource]] = defaultdict(set)
-    for source, numbers in _source_selects(institution_id).items():
-        for number in session.scalars(numbers):
-            watched[number].add(source)
-    return watched
+def institutions_to_sweep(session: Session) -> Iterator[Institution]:
+    """Every institution with a protection, one at a time (each is swept in its own short
+    transaction)."""
+    ids = session.scalars(select(Protection.institution_id).distinct()).all()
+    for institution_id in sorted(ids):
+        yield session.get_one(Institution, institution_id)
 
 
-def _sources_of(session: Session, institution_id: int, number: str) -> set[ExclusionSource]:
-    return {
-        source
-        for source, numbers in _source_selects(institution_id, number).items()
-        if session.scalar(numbers) is not None
-    }
+def _numbers_listed_by(
+    source: ExclusionSource, institution_id: int, number: ColumnElement[str] | None = None
+) -> Select[tuple[str]]:
+    """The SELECT of the addressee numbers ``source`` lists (or of ``number`` only)."""
+    column, conditions = _SOURCES[source](institution_id)
+    statement = select(column).where(*conditions)
+    return statement if number is None else statement.where(column == number)
 
 
-def _source_selects(institution_id: int, number: str | None = None) -> dict[ExclusionSource, Any]:
-    """For each source, the SELECT of the addressee numbers it lists (or of ``number`` only)."""
+_SOURCES = {
+    ExclusionSource.PROTECTION: lambda institution_id: (
+        Protection.addressee_number,
+        [Protection.institution_id == institution_id],
+    ),
+    ExclusionSource.PAPER_LEDGER: lambda institution_id: (
+        LedgerEntry.addressee_number,
+        [LedgerEntry.institution_id == institution_id, LedgerEntry.withdrawn_at.is_(None)],
+    ),
+    ExclusionSource.NONDISCLOSURE_FLAG: lambda institution_id: (
+        NondisclosureFlag.addressee_number,
+        [NondisclosureFlag.institution_id == institution_id],
+    ),
+}
 
-    def numbers(column: Any, *conditions: Any) -> Any:
-        statement = select(column).where(*conditions)
-        return statement if number is None else statement.where(column == number).limit(1)
 
-    return {
-        ExclusionSource.PROTECTION: numbers(
-            Protection.addressee_number, Protection.institution_id == institution_id
-        ),
-        ExclusionSource.PAPER_LEDGER: numbers(
-            LedgerEntry.addressee_number,
-            LedgerEntry.institution_id == institution_id,
-            LedgerEntry.withdrawn_at.is_(None),
-        ),
-        ExclusionSource.NONDISCLOSURE_FLAG: numbers(
-            NondisclosureFlag.addressee_number, NondisclosureFlag.institution_id == institution_id
-        ),
-    }
+def _consents_of(
+    institution_id: int,
+    notice_id: uuid.UUID | None,
+    category: str | None,
+    number: ColumnElement[str] | None = None,
+) -> ColumnElement[bool]:
+    """A live consent of the institution covering this notice or its category (別添2(3)①).
+    Without a notice or a category nothing can be covered."""
+    scopes = []
+    if notice_id is not None:
+        scopes.append(Consent.notice_id == notice_id)
+    if category is not None:
+        scopes.append(Consent.category == category)
+    conditions = [
+        Consent.institution_id == institution_id,
+        Consent.withdrawn_at.is_(None),
+        or_(*scopes) if scopes else Consent.id.is_(None),
+    ]
+    if number is not None:
+        conditions.append(Consent.addressee_number == number)
+    return and_(*conditions)

@@ -13,9 +13,10 @@ the package order, and a consent may be recorded before the notice is written.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, String, Text, text
+from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Index, String, Text, event, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from fukaiji.db.base import Base, UTCDateTime, utc_now
@@ -36,6 +37,13 @@ class Protection(Base):
     __tablename__ = "protections"
     __table_args__ = (
         Index("uq_protections_institution_person", "institution_id", "person_id", unique=True),
+        # The exclusion question is asked by addressee number, for one or for a whole batch.
+        Index(
+            "uq_protections_institution_addressee",
+            "institution_id",
+            "addressee_number",
+            unique=True,
+        ),
         CheckConstraint(REQUESTERS, name="requested_by"),
         CheckConstraint(SUPPORTER_NAMED, name="supporter_named"),
     )
@@ -57,10 +65,33 @@ class Protection(Base):
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     registered_by: Mapped[str] = mapped_column(String(200))
     usage_stop_complete_seen: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Derived from fled_on and registered_at whenever the row is written (see below), so that
+    # the exclusion question can be asked in SQL for a whole population at once.
+    risk_since: Mapped[datetime] = mapped_column(UTCDateTime)
 
     region: Mapped[list[ProtectedRegionCode]] = relationship(
         cascade="all, delete-orphan", order_by="ProtectedRegionCode.code", lazy="selectin"
     )
+
+
+_TOKYO = ZoneInfo("Asia/Tokyo")
+
+
+def risk_since_of(fled_on: date | None, registered_at: datetime) -> datetime:
+    """From when a card or an account may be in the perpetrator's hands: the end of the day of
+    flight where the desk knows it (a card reissued after fleeing is safe), else registration."""
+    if fled_on is None:
+        return registered_at
+    end_of_day = datetime.combine(fled_on + timedelta(days=1), time(), _TOKYO)
+    return min(end_of_day, registered_at)
+
+
+@event.listens_for(Protection, "before_insert")
+@event.listens_for(Protection, "before_update")
+def _derive_risk_since(_mapper: object, _connection: object, protection: Protection) -> None:
+    # Kept here, on every write of the row, so that no writer can forget it.
+    protection.registered_at = protection.registered_at or utc_now()
+    protection.risk_since = risk_since_of(protection.fled_on, protection.registered_at)
 
 
 class ProtectedRegionCode(Base):

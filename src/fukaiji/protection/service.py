@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -24,7 +24,7 @@ from fukaiji.db.base import utc_now
 from fukaiji.events import PersonEvent, PersonEventKind
 from fukaiji.intermediate import NondisclosureRequester, enrol
 from fukaiji.intermediate.models import Addressee
-from fukaiji.intermediate.service import TOKYO, addressee_subject, tokyo_date
+from fukaiji.intermediate.service import addressee_subject, tokyo_date
 from fukaiji.network.models import Department, Institution, InstitutionKind
 from fukaiji.protection.errors import (
     InvalidProtection,
@@ -35,7 +35,7 @@ from fukaiji.protection.errors import (
 )
 from fukaiji.protection.facts import CaseFacts, LiveState
 from fukaiji.protection.live_state import read_live_state
-from fukaiji.protection.models import ProtectedRegionCode, Protection
+from fukaiji.protection.models import ProtectedRegionCode, Protection, risk_since_of
 from fukaiji.protection.region import ProtectedRegion, parse_region
 from fukaiji.protection.usage_stop import UsageStop, usage_stop
 from fukaiji.registry.models import Person, Residence
@@ -368,12 +368,8 @@ def protected_region(protection: Protection) -> ProtectedRegion:
 
 
 def risk_since(protection: Protection) -> datetime:
-    """From when a card or an account may be in the perpetrator's hands: the end of the day of
-    flight where the desk knows it (a card reissued after fleeing is safe), else registration."""
-    if protection.fled_on is None:
-        return protection.registered_at
-    end_of_day = datetime.combine(protection.fled_on + timedelta(days=1), time(), TOKYO)
-    return min(end_of_day, protection.registered_at)
+    """From when a card or an account may be in the perpetrator's hands (see ``risk_since_of``)."""
+    return risk_since_of(protection.fled_on, protection.registered_at)
 
 
 def protection_of(

@@ -13,9 +13,22 @@ import threading
 from sqlalchemy import Engine
 
 from fukaiji.db import transaction
-from fukaiji.protection.exclusion import sweep
+from fukaiji.network.models import Institution
+from fukaiji.protection.exclusion import institutions_to_sweep, sweep
 
 log = logging.getLogger(__name__)
+
+
+def sweep_all(engine: Engine) -> int:
+    """Sweep institution by institution, each in its own short transaction: a national body's
+    10⁵ protections never hold the write lock for the whole country."""
+    with transaction(engine) as session:
+        institution_ids = [place.id for place in institutions_to_sweep(session)]
+    changed = 0
+    for institution_id in institution_ids:
+        with transaction(engine) as session:
+            changed += sweep(session, institution=session.get_one(Institution, institution_id))
+    return changed
 
 
 class Sweeper:
@@ -34,8 +47,7 @@ class Sweeper:
         self._thread.join(timeout=self._interval + 30)
 
     def sweep_once(self) -> int:
-        with transaction(self._engine) as session:
-            return sweep(session)
+        return sweep_all(self._engine)
 
     def _run(self) -> None:
         while not self._stopped.wait(self._interval):
