@@ -80,7 +80,7 @@ def test_if_the_exclusion_list_cannot_be_read_nothing_is_sent(office, engine, mo
     def broken(*_args, **_kwargs):
         raise RuntimeError("exclusion list unavailable")
 
-    monkeypatch.setattr(jobs, "is_excluded", broken)
+    monkeypatch.setattr(jobs, "excluded_among", broken)
     with pytest.raises(GateClosed):
         jobs.work(engine, once=True)
     assert office.session.scalar(select(func.count()).select_from(Delivery)) == 0

@@ -18,17 +18,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fukaiji import audit, events
 from fukaiji.db.base import utc_now
+from fukaiji.db.sets import one_of
 from fukaiji.events import PersonEvent, PersonEventKind
 from fukaiji.identifiers import AddresseeNumber
 from fukaiji.intermediate.addressee_files import AddresseeRow, RowFault
 from fukaiji.intermediate.errors import UnknownAddressee
-from fukaiji.intermediate.models import Addressee
+from fukaiji.intermediate.models import Addressee, IntermediateCode
 from fukaiji.intermediate.service import acquire_code, addressee_subject, parse_addressee_number
 from fukaiji.network.models import Institution
 from fukaiji.registry.errors import UnknownPerson
@@ -139,6 +140,28 @@ def person_of(
     if person_id is None:
         raise UnknownAddressee(institution.code, str(number))
     return person_id
+
+
+def persons_reachable(
+    session: Session, *, institution: Institution, addressee_numbers: Sequence[str]
+) -> dict[str, uuid.UUID]:
+    """For each of the numbers that the institution assigned and holds a 機関別符号 for, the
+    person behind it; the others are left out. One query for the whole batch."""
+    rows = session.execute(
+        select(Addressee.addressee_number, Addressee.person_id)
+        .join(
+            IntermediateCode,
+            and_(
+                IntermediateCode.institution_id == Addressee.institution_id,
+                IntermediateCode.addressee_number == Addressee.addressee_number,
+            ),
+        )
+        .where(
+            Addressee.institution_id == institution.id,
+            one_of(session, Addressee.addressee_number, addressee_numbers),
+        )
+    )
+    return {number: person_id for number, person_id in rows}
 
 
 UNKNOWN_HERE = (

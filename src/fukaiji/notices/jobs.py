@@ -1,12 +1,12 @@
 """Sending a notice as a resumable job (送信ジョブ).
 
-A job walks the destination file's rows in id order, a batch per transaction. Each addressee goes
+A job walks the destination file's rows in id order, a batch per transaction. Each batch goes
 through the intermediate server's gate at the moment of sending (the exclusion list is asked
-again, whatever screening said), and the outcome is written as a ``Delivery`` row in the same
-transaction as the inbox message and the job's cursor. A crash or a restart loses at most the
-batch in flight, which is done again; the unique (notice, addressee) delivery row makes a second
-delivery impossible. If the gate cannot read the exclusion list, the batch fails whole and
-nothing of it is sent; the job is tried again later.
+again for the whole batch in one query, whatever screening said), and each outcome is written as
+a ``Delivery`` row in the same transaction as the inbox messages and the job's cursor. A crash
+or a restart loses at most the batch in flight, which is done again; the unique (notice,
+addressee) delivery row makes a second delivery impossible. If the gate cannot read the
+exclusion list, the batch fails whole and nothing of it is sent; the job is tried again later.
 
 A worker holds a job by a lease: ``lease_until`` in the future. A worker that dies lets the
 lease lapse and any worker takes the job over.
@@ -20,22 +20,24 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Engine, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from fukaiji import audit
 from fukaiji.db import transaction
 from fukaiji.db.base import utc_now
+from fukaiji.db.sets import one_of, strings
 from fukaiji.intermediate.gate import GateOutcome, pass_gate
 from fukaiji.network.models import Institution
 from fukaiji.notices.errors import NoticeLocked
 from fukaiji.notices.models import Delivery, DestinationFile, DestinationRow, Notice, SendJob
 from fukaiji.notices.service import notice_subject, require_destination
-from fukaiji.portal.folder import deliver_to_inbox
-from fukaiji.protection.exclusion import is_excluded
+from fukaiji.portal.delivery import deliver_to_inboxes
+from fukaiji.protection.exclusion import excluded_among
 from fukaiji.protection.service import Viewer
 
 log = logging.getLogger(__name__)
@@ -119,10 +121,8 @@ def run_batch(
         _finish(session, job, notice, now)
         return False
     institution = session.get_one(Institution, notice.institution_id)
-    for row in rows:
-        outcome = _send_one(session, notice, institution, row, job)
-        if outcome is not None:
-            _count(job, outcome)
+    for outcome in _send_batch(session, notice, institution, rows, job):
+        _count(job, outcome)
     job.cursor = rows[-1].id
     job.lease_until = now + lease
     return True
@@ -238,48 +238,64 @@ def _next_rows(session: Session, notice: Notice, cursor: int, limit: int) -> lis
     )
 
 
-def _send_one(
-    session: Session, notice: Notice, institution: Institution, row: DestinationRow, job: SendJob
-) -> GateOutcome | None:
-    """One addressee through the gate; None if they already have a delivery row."""
-    done = session.scalar(
-        select(Delivery.id).where(
-            Delivery.notice_id == notice.id, Delivery.addressee_number == row.addressee_number
+def _send_batch(
+    session: Session,
+    notice: Notice,
+    institution: Institution,
+    rows: list[DestinationRow],
+    job: SendJob,
+) -> list[GateOutcome]:
+    """The batch through the gate, less the addressees that already have a delivery row (a batch
+    done again after a crash); returns the new outcomes."""
+    numbers = [row.addressee_number for row in rows]
+    done = set(
+        session.scalars(
+            select(Delivery.addressee_number).where(
+                Delivery.notice_id == notice.id,
+                one_of(session, Delivery.addressee_number, numbers),
+            )
         )
     )
-    if done is not None:
-        return None
+    to_send = [row for row in rows if row.addressee_number not in done]
+    if not to_send:
+        return []
     actor = f"notice-job:{job.id}"
-    outcome = pass_gate(
+    outcomes = pass_gate(
         session,
         institution=institution,
-        addressee_number=row.addressee_number,
-        is_excluded=lambda number: is_excluded(
+        addressee_numbers=[row.addressee_number for row in to_send],
+        excluded_among=lambda batch: excluded_among(
             session,
             institution=institution,
-            addressee_number=number,
+            numbers=strings(session, batch),
             notice_id=notice.id,
             category=notice.category,
         ),
-        deliver=lambda person_id: _deliver(session, notice, person_id, actor),
+        deliver=lambda recipients: _deliver(session, notice, recipients, actor),
         notice_ref=notice_subject(notice.id),
         actor=actor,
     )
-    session.add(
-        Delivery(
-            notice_id=notice.id,
-            addressee_number=row.addressee_number,
-            row_number=row.row_number,
-            outcome=outcome.value,
-        )
+    session.execute(
+        insert(Delivery),
+        [
+            {
+                "notice_id": notice.id,
+                "addressee_number": row.addressee_number,
+                "row_number": row.row_number,
+                "outcome": outcomes[row.addressee_number].value,
+            }
+            for row in to_send
+        ],
     )
-    return outcome
+    return [outcomes[row.addressee_number] for row in to_send]
 
 
-def _deliver(session: Session, notice: Notice, person_id: uuid.UUID, actor: str) -> bool:
-    return deliver_to_inbox(
+def _deliver(
+    session: Session, notice: Notice, recipients: Mapping[str, uuid.UUID], actor: str
+) -> set[str]:
+    return deliver_to_inboxes(
         session,
-        person_id=person_id,
+        recipients=recipients,
         institution_id=notice.institution_id,
         title=notice.title,
         body=notice.body,

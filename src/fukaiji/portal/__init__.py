@@ -13,6 +13,7 @@ Depends on ``fukaiji.jpki`` (the login check), ``fukaiji.intermediate`` (the dis
 """
 
 from fukaiji.portal._common import live_account, open_account
+from fukaiji.portal.delivery import deliver_to_inboxes
 from fukaiji.portal.errors import (
     ChallengeRefused,
     DeletionRefused,
@@ -34,7 +35,6 @@ from fukaiji.portal.folder import (
     FolderPath,
     FolderView,
     InboxItem,
-    account_subject,
     deliver_to_inbox,
     folder_access,
     folder_paths,
@@ -63,7 +63,12 @@ from fukaiji.portal.proxies import (
     proxy_grants,
     record_legal_representative,
 )
-from fukaiji.portal.rules import CHALLENGE_LIFETIME, IDLE_TIMEOUT, INVITATION_LIFETIME
+from fukaiji.portal.rules import (
+    CHALLENGE_LIFETIME,
+    IDLE_TIMEOUT,
+    INVITATION_LIFETIME,
+    account_subject,
+)
 from fukaiji.portal.service import (
     DeletionReport,
     IssuedChallenge,
@@ -151,6 +156,7 @@ __all__ = [
     "create_invitation",
     "delete_account",
     "deliver_to_inbox",
+    "deliver_to_inboxes",
     "end_legal_representation",
     "folder_access",
     "folder_paths",

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from fukaiji import audit
 from fukaiji.db.base import utc_now
 from fukaiji.portal.errors import OwnFolderOnly
-from fukaiji.portal.folder import account_subject
 from fukaiji.portal.models import AccessLogEntry, PortalAccount, PortalSession
+from fukaiji.portal.rules import account_subject
 from fukaiji.portal.states import AccessAction, SessionEnd
 from fukaiji.registry.service import person_subject
 

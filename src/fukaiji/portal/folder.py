@@ -33,7 +33,6 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fukaiji import audit
 from fukaiji.db.base import utc_now
 from fukaiji.intermediate.display import (
     DisclosableRecord,
@@ -44,19 +43,14 @@ from fukaiji.intermediate.display import (
 from fukaiji.intermediate.service import tokyo_date
 from fukaiji.network.linkage import InstitutionRef, institution_columns, institution_from_row
 from fukaiji.network.models import Institution
-from fukaiji.portal import rules
-from fukaiji.portal.errors import InvalidInput, NoFolderAccess
+from fukaiji.portal.delivery import deliver_to_inboxes
+from fukaiji.portal.errors import NoFolderAccess
 from fukaiji.portal.masking import Mask, ViewPath, masks_for
 from fukaiji.portal.models import InboxMessage, PortalAccount, ProxyGrant
 from fukaiji.portal.states import ALL_VIEWS, GrantKind, InboxCategory, ViewKind
 
 # Ids are INTEGER columns (32-bit on PostgreSQL); a larger number names no row.
 MAX_ID = 2**31 - 1
-
-
-def account_subject(account_id: int) -> str:
-    """How the audit log names a folder."""
-    return f"portal-account:{account_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -358,17 +352,6 @@ def inbox(session: Session, *, account_id: int) -> list[InboxItem]:
     ]
 
 
-def _category(value: str) -> InboxCategory:
-    try:
-        return InboxCategory(value)
-    except ValueError:
-        choices = ", ".join(category.value for category in InboxCategory)
-        raise InvalidInput(
-            "category",
-            f"分類 {value!r}: 次のいずれかです: {choices} (category must be one of: {choices})",
-        ) from None
-
-
 def deliver_to_inbox(
     session: Session,
     *,
@@ -382,50 +365,16 @@ def deliver_to_inbox(
     now: datetime | None = None,
 ) -> bool:
     """Put an お知らせ from the institution into the person's live folder. False, and nothing
-    written, if the person has no live folder: the caller records the notice as not delivered.
-
-    Whether the person may be sent this notice at all (the exclusion of 留意すべき対象者) is the
-    sending gate's to decide before calling; this function delivers what it is given. The audit
-    entry names the folder and the institution, never the title or the body."""
-    chosen = _category(category)
-    cleaned_title, cleaned_body = rules.clean_title(title), rules.clean_body(body)
-    cleaned_source = rules.clean_source(source)
-    institution = (
-        session.get(Institution, institution_id) if 1 <= institution_id <= MAX_ID else None
-    )
-    if institution is None:
-        raise InvalidInput(
-            "institution_id",
-            f"機関 {institution_id}: 登録されていません (institution is not registered)",
-        )
-    # Shared lock: a deletion of the folder running now (which locks it exclusively) either
-    # finishes first, and then this finds no live folder, or waits until this has delivered.
-    account = session.scalars(
-        select(PortalAccount)
-        .where(PortalAccount.person_id == person_id, PortalAccount.deleted_at.is_(None))
-        .with_for_update(read=True)
-    ).one_or_none()
-    if account is None:
-        return False
-    now = now or utc_now()
-    message = InboxMessage(
-        account_id=account.id,
-        institution_id=institution.id,
-        category=chosen,
-        title=cleaned_title,
-        body=cleaned_body,
-        source=cleaned_source,
-        delivered_at=now,
-    )
-    session.add(message)
-    session.flush()
-    audit.record(
+    written, if the person has no live folder (see ``delivery.deliver_to_inboxes``)."""
+    delivered = deliver_to_inboxes(
         session,
+        recipients={person_id: person_id},
+        institution_id=institution_id,
+        title=title,
+        body=body,
+        category=category,
         actor=actor,
-        action="portal.inbox_delivered",
-        institution=institution.code,
-        subject=account_subject(account.id),
-        details={"message": message.id, "category": chosen.value, "source": cleaned_source},
-        at=now,
+        source=source,
+        now=now,
     )
-    return True
+    return bool(delivered)

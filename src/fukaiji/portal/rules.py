@@ -225,3 +225,8 @@ def clean_end_reference(reference: str | None) -> str | None:
             "根拠の参照に改行などの制御文字は使えません。1 行で入力してください。",
         )
     return cleaned
+
+
+def account_subject(account_id: int) -> str:
+    """How the audit log names a folder."""
+    return f"portal-account:{account_id}"

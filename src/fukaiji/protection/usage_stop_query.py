@@ -13,6 +13,8 @@ case, derived from the day of flight and the registration whenever the row is wr
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, and_, exists, or_
 from sqlalchemy.orm import aliased
 
@@ -32,25 +34,34 @@ def usage_stop_incomplete() -> ColumnElement[bool]:
     )
 
 
+def _exists(*conditions: ColumnElement[bool], outer: tuple[Any, ...] = ()) -> ColumnElement[bool]:
+    # Correlated to the protection of the outermost query at every depth (and to ``outer``, the
+    # enclosing EXISTS's own tables): left to itself, SQLAlchemy correlates only to the SELECT
+    # just around, and a nested EXISTS would quietly range over every protection (found by
+    # test_exclusion_set_form's exhaustive check).
+    return exists().where(*conditions).correlate(Protection, *outer)
+
+
 def _risky_card(card: type[Card]) -> ColumnElement[bool]:
     """A card of hers that existed at ``risk_since``: it may be the one left behind."""
     return and_(card.person_id == Protection.person_id, card.issued_at <= Protection.risk_since)
 
 
 def _risky_card_usable() -> ColumnElement[bool]:
-    return exists().where(_risky_card(Card), Card.status == CardStatus.ACTIVE.value)
+    return _exists(_risky_card(Card), Card.status == CardStatus.ACTIVE.value)
 
 
 def _stale_account() -> ColumnElement[bool]:
     """Her live folder was opened before ``risk_since``, or a risky card ever logged in to it."""
     account = aliased(PortalAccount)
     card = aliased(Card)
-    used_by_risky_card = exists().where(
+    used_by_risky_card = _exists(
         PortalSession.account_id == account.id,
         card.id == PortalSession.card_id,
         _risky_card(card),
+        outer=(account,),
     )
-    return exists().where(
+    return _exists(
         account.person_id == Protection.person_id,
         account.deleted_at.is_(None),
         or_(account.created_at <= Protection.risk_since, used_by_risky_card),
@@ -61,7 +72,7 @@ def _risky_grant(*, every_grant: ColumnElement[bool]) -> ColumnElement[bool]:
     """A live grant into her live folder that may be the perpetrator's: to the perpetrator, or any
     grant where the perpetrator is not identified or the card left behind may have made it."""
     account = aliased(PortalAccount)
-    return exists().where(
+    return _exists(
         ProxyGrant.account_id == account.id,
         account.person_id == Protection.person_id,
         account.deleted_at.is_(None),

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from fukaiji import audit
 from fukaiji.portal import service as portal
-from fukaiji.portal.folder import account_subject
 from fukaiji.portal.models import PortalSession
+from fukaiji.portal.rules import account_subject
 from fukaiji.registry.service import person_subject
 from fukaiji.web.cookies import CSRF_HEADER, csrf_token_matches, needs_csrf_token
 from fukaiji.web.deps import Database
