@@ -61,6 +61,7 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from tests.conftest import examples_on
 from tests.portal.conftest import PortalWorld, Resident, build_portal_world
 from tests.portal.test_perpetrator import delete
 
@@ -1020,7 +1021,7 @@ def test_no_path_shows_the_region_and_the_exposure_check_agrees(
         settings=settings(
             # 40, not 60: every step now also builds the masked views and what they hold back,
             # and the whole suite must stay inside CI's 40 minutes.
-            max_examples=40,
+            max_examples=examples_on(engine, 40),
             stateful_step_count=25,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

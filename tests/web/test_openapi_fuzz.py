@@ -36,6 +36,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 from sqlalchemy import Engine
+from tests.conftest import examples_on
 from tests.portal.conftest import PortalWorld, Resident
 from tests.protection.conftest import Desk, _viewer
 from tests.web.conftest import TEST_SETTINGS, login
@@ -499,7 +500,7 @@ def test_staff_of_each_role_get_no_error_and_no_other_institutions_data(
                 assert response.status_code == 401, describe(case, response)
 
         for operation in operations_of(engine):
-            fuzz_operation(operation, EXAMPLES_PER_OPERATION_PER_ROLE, call)
+            fuzz_operation(operation, examples_on(engine, EXAMPLES_PER_OPERATION_PER_ROLE), call)
         assert client.get(f"{API_PREFIX}/auth/me", headers=headers).status_code == 200
 
 
@@ -535,7 +536,7 @@ def test_a_logged_in_clerk_with_every_role_learns_nothing_of_another_institution
             if operation.path != f"{API_PREFIX}/auth/logout"
         ]
         for operation in staff_operations:
-            fuzz_operation(operation, EXAMPLES_PER_OPERATION_PER_ROLE, call)
+            fuzz_operation(operation, examples_on(engine, EXAMPLES_PER_OPERATION_PER_ROLE), call)
 
 
 def test_a_resident_on_the_portal_gets_no_error_and_no_staff_route(
@@ -580,8 +581,10 @@ def test_a_resident_on_the_portal_gets_no_error_and_no_staff_route(
         staff = [op for op in operations if not is_portal(op) and op.path not in PUBLIC]
         assert len(portal) >= 20 and len(staff) >= 60
         for operation in portal:
-            fuzz_operation(operation, EXAMPLES_PER_PORTAL_OPERATION, as_resident)
+            examples = examples_on(engine, EXAMPLES_PER_PORTAL_OPERATION)
+            fuzz_operation(operation, examples, as_resident)
         for operation in staff:
-            fuzz_operation(operation, EXAMPLES_PER_STAFF_OPERATION_WITH_PORTAL_COOKIE, staff_route)
+            examples = examples_on(engine, EXAMPLES_PER_STAFF_OPERATION_WITH_PORTAL_COOKIE)
+            fuzz_operation(operation, examples, staff_route)
         client.cookies.update(session["cookies"])
         assert client.get(f"{PORTAL}/me").status_code == 200
