@@ -187,12 +187,13 @@ def disclosable_records(
     network_key: bytes,
     legal_basis: LegalBasisTable | None = None,
 ) -> list[DisclosableRecord]:
-    """Every 情報提供等記録 of the person that the portal may show, oldest first (for the
+    """Every 情報提供等記録 of the person that the portal may show, newest first (for the
     exposure check, which must see the whole history; the portal shows it a page at a time,
     through ``records_page``)."""
     table = legal_basis or shipped_legal_basis()
     statement = _records_statement(person_reference(network_key, person_id), NO_FILTER)
-    rows = session.execute(statement.order_by(LinkageRecord.requested_at, LinkageRecord.id))
+    at, row_id = LinkageRecord.requested_at, LinkageRecord.id
+    rows = session.execute(statement.order_by(*ordered(at, row_id, Direction.OLDER)))
     return [_record_of(row, table) for row in rows]
 
 
@@ -268,8 +269,8 @@ def disclosable_self_info(
     legal_basis: LegalBasisTable | None = None,
 ) -> list[DisclosableSelfInfo]:
     """Every current, published 副本 item of the person that the portal may show on the day
-    ``on`` (today in Japan by default), by institution code and item code (for the exposure
-    check; the portal shows them a page at a time, through ``self_info_page``)."""
+    ``on`` (today in Japan by default), newest registration first (for the exposure check; the
+    portal shows them a page at a time, in the same order, through ``self_info_page``)."""
     table = legal_basis or shipped_legal_basis()
     on = on or tokyo_date(utc_now())
     person_ref = person_reference(network_key, person_id)
@@ -293,7 +294,7 @@ def disclosable_self_info(
             *_current_and_shown(on),
             SelfInfoItem.institution_id.not_in(_flagging_institutions(person_ref)),
         )
-        .order_by(Institution.code, SelfInfoItem.item_code)
+        .order_by(*ordered(SelfInfoItem.registered_at, SelfInfoItem.id, Direction.OLDER))
     )
     return [_self_info_of(row, table) for row in rows]
 
