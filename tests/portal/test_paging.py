@@ -41,7 +41,7 @@ def _at(index: int) -> datetime:
     return START + timedelta(hours=index // 3)
 
 
-def _fill_folder(world: PortalWorld, person: Resident, count: int) -> int:
+def fill_folder(world: PortalWorld, person: Resident, count: int) -> int:
     """``count`` records, 副本 items and お知らせ, alternating between 横浜市 and 千代田区."""
     session = world.session
     at_yokohama = world.enrol(person, world.yokohama)
@@ -142,7 +142,7 @@ def test_pages_list_every_item_once_newest_first_when_items_share_a_timestamp(
     world: PortalWorld, part: ViewKind
 ) -> None:
     hanako = world.resident()
-    account_id = _fill_folder(world, hanako, 23)
+    account_id = fill_folder(world, hanako, 23)
     whole = folder_view(
         world.session,
         account_id=account_id,
@@ -159,7 +159,7 @@ def test_pages_list_every_item_once_newest_first_when_items_share_a_timestamp(
 
 def test_filters_narrow_each_view_in_the_query(world: PortalWorld) -> None:
     hanako = world.resident()
-    account_id = _fill_folder(world, hanako, 24)
+    account_id = fill_folder(world, hanako, 24)
     yokohama = {"institution": world.yokohama.code}
     # 横浜市 requests every other record; 大阪市 provides the other half (so names them).
     assert sum(map(len, _walk(world, hanako, account_id, ViewKind.RECORDS, 4, **yokohama))) == 12
@@ -205,7 +205,7 @@ def test_a_bad_query_is_refused_naming_its_field(
 
 def test_a_cursor_works_only_in_its_own_folder_and_view(world: PortalWorld) -> None:
     hanako = world.resident()
-    account_id = _fill_folder(world, hanako, 6)
+    account_id = fill_folder(world, hanako, 6)
     view = _page(world, hanako, account_id, PageRequest(limit=2))
     token = cursor("records", account_id, view.next[ViewKind.RECORDS], Direction.OLDER)
     assert page_request(world.session, ViewKind.RECORDS, account_id=account_id, cursor=token)
