@@ -247,21 +247,29 @@ def _current_and_shown(on: date) -> list[Any]:
 
 
 def _self_info_columns() -> tuple[Any, ...]:
-    return (SelfInfoItem, *institution_columns(Institution, "i"))
+    return (
+        SelfInfoItem.id,
+        SelfInfoItem.item_code,
+        SelfInfoItem.version,
+        SelfInfoItem.content,
+        SelfInfoItem.publish_from,
+        SelfInfoItem.publish_until,
+        SelfInfoItem.registered_at,
+        *institution_columns(Institution, "i"),
+    )
 
 
 def _self_info_of(row: Any, table: LegalBasisTable) -> DisclosableSelfInfo:
-    item = row.SelfInfoItem
     return DisclosableSelfInfo(
-        item_id=item.id,
+        item_id=row.id,
         institution=institution_from_row(row, "i"),
-        item_code=item.item_code,
-        item_name=table.item_name(item.item_code) or item.item_code,
-        version=item.version,
-        content_json=item.content,
-        publish_from=item.publish_from,
-        publish_until=item.publish_until,
-        registered_at=item.registered_at,
+        item_code=row.item_code,
+        item_name=table.item_name(row.item_code) or row.item_code,
+        version=row.version,
+        content_json=row.content,
+        publish_from=row.publish_from,
+        publish_until=row.publish_until,
+        registered_at=row.registered_at,
     )
 
 
@@ -356,7 +364,8 @@ def self_info_page(
     if start is not None:
         conditions.append(beyond(at, row_id, start, direction))
     branches = [
-        select(SelfInfoItem.id, at)
+        select(*_self_info_columns())
+        .join(Institution, Institution.id == SelfInfoItem.institution_id)
         .where(
             SelfInfoItem.institution_id == enrolment.institution_id,
             SelfInfoItem.addressee_number == enrolment.addressee_number,
@@ -368,12 +377,12 @@ def self_info_page(
         .select()
         for enrolment in enrolments
     ]
+    # Each branch carries its whole rows: joining the chosen ids back to the table would let a
+    # planner hash the whole table to find a page.
     chosen = union_all(*branches).subquery() if len(branches) > 1 else branches[0].subquery()
     rows = session.execute(
-        select(*_self_info_columns())
-        .join(chosen, chosen.c.id == SelfInfoItem.id)
-        .join(Institution, Institution.id == SelfInfoItem.institution_id)
-        .order_by(*ordered(at, row_id, direction))
+        select(chosen)
+        .order_by(*ordered(chosen.c.registered_at, chosen.c.id, direction))
         .limit(limit)
     )
     return [_self_info_of(row, table) for row in rows]

@@ -1,9 +1,10 @@
 """What a folder shows, and to whom: the one function that builds the three views.
 
 ``folder_view`` is the single builder of what a path into a folder displays — the person
-themselves or a proxy with a live grant. The portal's routes and CLI reach it through
-``fukaiji.portal.service.view_folder`` (which adds the 操作履歴 entry and the audit entry), and the
-exposure check calls it directly with the same arguments, so the portal and the check can never
+themselves or a proxy with a live grant — read whole, as the exposure check calls it. The portal's
+routes and CLI show the same a page at a time (``fukaiji.portal.paging.folder_page``, through
+``fukaiji.portal.service.view_folder``, which adds the 操作履歴 entry and the audit entry): the
+same display queries, the same masks and the same order, so the portal and the check can never
 disagree about what a path would see.
 
 The やりとり履歴 and 自己情報 come only through the intermediate server's display functions

@@ -98,8 +98,12 @@ def page_request(
     """The page asked for by the texts of a request. ``view`` None: the first page of every
     view at once, which takes neither a cursor nor a kind. Raises InvalidInput naming the field."""
     start, direction = None, Direction.OLDER
+    if cursor and view is None:
+        raise InvalidInput(
+            "cursor", "cursor: 続きのページは、やりとり履歴などの表示ごとの一覧で指定してください。"
+        )
     if cursor:
-        found = None if view is None else cursor_position(view.value, account_id, cursor)
+        found = cursor_position(view.value, account_id, cursor)
         if found is None:
             raise InvalidInput(
                 "cursor",
