@@ -13,6 +13,7 @@ exposure check lists what is held back, apart from what is shown.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -423,3 +424,72 @@ def test_deleting_her_folder_with_her_card_counts_only_what_he_was_shown(
     )
     assert deleted.status_code == 200, deleted.text
     assert deleted.json()["messages_deleted"] == 1
+
+
+# ---- paging ---------------------------------------------------------------------------------
+
+
+def _every_page(client: TestClient, path: str) -> list[list[dict]]:
+    """Every page of a view through the API, one item a page, following rel="next"."""
+    pages, url = [], f"{PORTAL}{path}?limit=1"
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200, response.text
+        pages.append(response.json())
+        links = response.headers.get("link", "")
+        found = re.search(r'<([^>]+)>; rel="next"', links)
+        url = found.group(1) if found else ""
+    return pages
+
+
+def test_paging_one_item_at_a_time_he_meets_nothing_of_the_region_and_no_gap(
+    world: PortalWorld,
+    perpetrator_client: TestClient,
+    victim_client: TestClient,
+    desk_client: TestClient,
+    desk: dict[str, str],
+) -> None:
+    """Every page is full and a next page is offered only when something he may see follows:
+    neither the pages nor the cursors tell him that anything was held back."""
+    victim = world.resident()
+    world.login(victim.card_token)
+    planted = plant(world, victim, with_notices=True)
+    register(desk_client, desk, victim, card_left_behind=True)
+
+    card_login(perpetrator_client, world, victim)
+    seen = {}
+    for path in ("/records", "/self-info", "/inbox"):
+        pages = _every_page(perpetrator_client, path)
+        assert all(len(page) == 1 for page in pages) or pages == [[]], (path, pages)
+        assert_nothing_of_the_region(json.dumps(pages, ensure_ascii=False), planted)
+        seen[path] = [item for page in pages for item in page]
+    assert [m["title"] for m in seen["/inbox"]] == planted.harmless_notices
+    first = perpetrator_client.get(f"{PORTAL}/folder?limit=1").json()
+    assert first["next"]["inbox"] is None and len(first["inbox"]) == 1
+    # The screens page the same way: 「次へ」 leads on, and no page names the region.
+    html, url = [], "/portal/inbox?limit=1"
+    while url:
+        page = perpetrator_client.get(url)
+        assert page.status_code == 200
+        html.append(page.text)
+        found = re.search(r'<a href="([^"]+)" rel="next">', page.text)
+        url = found.group(1).replace("&amp;", "&") if found else ""
+    assert_nothing_of_the_region("\n".join(html), planted)
+
+    world.suspend(victim)
+    world.reissue(victim)
+    card_login(victim_client, world, victim)
+    hers = _every_page(victim_client, "/inbox")
+    assert len(hers) == len(planted.revealing) - 1 + len(planted.harmless_notices)
+
+
+def test_a_bad_page_query_is_refused_naming_the_field(
+    world: PortalWorld, perpetrator_client: TestClient
+) -> None:
+    victim = world.resident()
+    card_login(perpetrator_client, world, victim)
+    for query, field in (("limit=500", "limit"), ("cursor=" + "A" * 60, "cursor")):
+        refused = perpetrator_client.get(f"{PORTAL}/records?{query}")
+        assert refused.status_code == 422, refused.text
+        assert [error["field"] for error in refused.json()["errors"]] == [field]
+        assert perpetrator_client.get(f"/portal/records?{query}").status_code == 422

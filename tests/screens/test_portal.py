@@ -175,7 +175,7 @@ def test_each_section_shows_what_the_folder_view_returns(screens: TestClient, wo
     tell(world, hanako, "住民税の決定通知")
 
     records = screens.get("/portal/records").text
-    assert "<caption>情報提供等記録（1 件）</caption>" in records
+    assert "<caption>情報提供等記録（このページの 1 件）</caption>" in records
     assert "神奈川県横浜市" in records and "東京都千代田区" in records
     self_info = screens.get("/portal/self-info").text
     assert "所得割額" in self_info and "123400" in self_info and "東京都千代田区" in self_info

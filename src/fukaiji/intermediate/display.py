@@ -25,10 +25,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, false, func, select
+from sqlalchemy import and_, exists, false, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from fukaiji.db.base import utc_now
+from fukaiji.db.keyset import Direction, Position, beyond, ordered
 from fukaiji.intermediate.models import IntermediateCode, NondisclosureFlag, SelfInfoItem
 from fukaiji.intermediate.service import in_publication, tokyo_date
 from fukaiji.network.codes import person_reference
@@ -97,20 +98,64 @@ def _flagging_institutions(person_ref: str) -> Any:
     )
 
 
-def disclosable_records(
-    session: Session,
-    person_id: uuid.UUID,
-    *,
-    network_key: bytes,
-    legal_basis: LegalBasisTable | None = None,
-) -> list[DisclosableRecord]:
-    """The person's 情報提供等記録 that the portal may show, oldest first."""
-    table = legal_basis or shipped_legal_basis()
-    person_ref = person_reference(network_key, person_id)
+@dataclass(frozen=True, slots=True)
+class ViewFilter:
+    """What a resident narrows a view to. ``since`` is inclusive and ``until`` exclusive (the
+    caller turns Japanese dates into instants); ``kind`` is a 事務コード (``JM…``) or a
+    特定個人情報名コード for a record, and an item code for 自己情報."""
+
+    institution_id: int | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    kind: str | None = None
+
+
+NO_FILTER = ViewFilter()
+
+# Made once: an alias made per call costs the statement's construction ~10 ms, as SQLAlchemy
+# adapts each mapped column (and the institution's body code subquery) to it anew.
+_REQUESTER = aliased(Institution, name="requester")
+_PROVIDER = aliased(Institution, name="provider")
+_NEWER = aliased(SelfInfoItem, name="newer")
+
+
+def _in_period(at: Any, where: ViewFilter) -> list[Any]:
+    conditions = []
+    if where.since is not None:
+        conditions.append(at >= where.since)
+    if where.until is not None:
+        conditions.append(at < where.until)
+    return conditions
+
+
+# ---- やりとり履歴 --------------------------------------------------------------------------
+
+
+def _records_statement(person_ref: str, where: ViewFilter) -> Any:
+    """The person's disclosable records, as rows of the record and both institutions."""
     flagging = _flagging_institutions(person_ref)
-    requester = aliased(Institution)
-    provider = aliased(Institution)
-    rows = session.execute(
+    requester, provider = _REQUESTER, _PROVIDER
+    conditions = [
+        LinkageRecord.person_ref == person_ref,
+        LinkageRecord.requester_undisclosed == false(),
+        LinkageRecord.provider_undisclosed == false(),
+        LinkageRecord.requester_institution_id.not_in(flagging),
+        LinkageRecord.provider_institution_id.not_in(flagging),
+        *_in_period(LinkageRecord.requested_at, where),
+    ]
+    if where.institution_id is not None:
+        conditions.append(
+            or_(
+                LinkageRecord.requester_institution_id == where.institution_id,
+                LinkageRecord.provider_institution_id == where.institution_id,
+            )
+        )
+    if where.kind is not None:
+        kind_column = (
+            LinkageRecord.affair_code if where.kind.startswith("JM") else LinkageRecord.item_code
+        )
+        conditions.append(kind_column == where.kind)
+    return (
         select(
             LinkageRecord.id,
             LinkageRecord.requested_at,
@@ -122,29 +167,110 @@ def disclosable_records(
         )
         .join(requester, requester.id == LinkageRecord.requester_institution_id)
         .join(provider, provider.id == LinkageRecord.provider_institution_id)
-        .where(
-            LinkageRecord.person_ref == person_ref,
-            LinkageRecord.requester_undisclosed == false(),
-            LinkageRecord.provider_undisclosed == false(),
-            LinkageRecord.requester_institution_id.not_in(flagging),
-            LinkageRecord.provider_institution_id.not_in(flagging),
-        )
-        .order_by(LinkageRecord.requested_at, LinkageRecord.id)
-    ).all()
+        .where(*conditions)
+    )
+
+
+def _record_of(row: Any, table: LegalBasisTable) -> DisclosableRecord:
+    return DisclosableRecord(
+        record_id=row.id,
+        occurred_at=row.requested_at,
+        requester=institution_from_row(row, "r"),
+        provider=institution_from_row(row, "p"),
+        affair_code=row.affair_code,
+        affair_name=table.affair_name(row.affair_code) or row.affair_code,
+        item_code=row.item_code,
+        item_name=table.item_name(row.item_code) or row.item_code,
+        status=LinkageStatus(row.status),
+    )
+
+
+def disclosable_records(
+    session: Session,
+    person_id: uuid.UUID,
+    *,
+    network_key: bytes,
+    legal_basis: LegalBasisTable | None = None,
+) -> list[DisclosableRecord]:
+    """Every 情報提供等記録 of the person that the portal may show, newest first (for the
+    exposure check, which must see the whole history; the portal shows it a page at a time,
+    through ``records_page``)."""
+    table = legal_basis or shipped_legal_basis()
+    statement = _records_statement(person_reference(network_key, person_id), NO_FILTER)
+    at, row_id = LinkageRecord.requested_at, LinkageRecord.id
+    rows = session.execute(statement.order_by(*ordered(at, row_id, Direction.OLDER)))
+    return [_record_of(row, table) for row in rows]
+
+
+def records_page(
+    session: Session,
+    person_id: uuid.UUID,
+    *,
+    network_key: bytes,
+    where: ViewFilter = NO_FILTER,
+    start: Position | None = None,
+    direction: Direction = Direction.OLDER,
+    limit: int,
+    legal_basis: LegalBasisTable | None = None,
+) -> list[DisclosableRecord]:
+    """At most ``limit`` of the records ``disclosable_records`` gives, past ``start`` in
+    ``direction`` and in that order (newest first for ``OLDER``), filtered in SQL."""
+    table = legal_basis or shipped_legal_basis()
+    statement = _records_statement(person_reference(network_key, person_id), where)
+    at, row_id = LinkageRecord.requested_at, LinkageRecord.id
+    if start is not None:
+        statement = statement.where(beyond(at, row_id, start, direction))
+    rows = session.execute(statement.order_by(*ordered(at, row_id, direction)).limit(limit))
+    return [_record_of(row, table) for row in rows]
+
+
+# ---- 自己情報 ------------------------------------------------------------------------------
+
+
+def _current_and_shown(on: date) -> list[Any]:
+    """SQL: the 副本 row is the current version on the day ``on`` and may be shown. The
+    current version is chosen among every published version, hidden or not, so that a hidden
+    newest version is never replaced by an older one."""
+    newer = _NEWER
     return [
-        DisclosableRecord(
-            record_id=row.id,
-            occurred_at=row.requested_at,
-            requester=institution_from_row(row, "r"),
-            provider=institution_from_row(row, "p"),
-            affair_code=row.affair_code,
-            affair_name=table.affair_name(row.affair_code) or row.affair_code,
-            item_code=row.item_code,
-            item_name=table.item_name(row.item_code) or row.item_code,
-            status=LinkageStatus(row.status),
-        )
-        for row in rows
+        in_publication(on),
+        SelfInfoItem.undisclosed == false(),
+        ~exists().where(
+            newer.institution_id == SelfInfoItem.institution_id,
+            newer.addressee_number == SelfInfoItem.addressee_number,
+            newer.item_code == SelfInfoItem.item_code,
+            newer.version > SelfInfoItem.version,
+            newer.publish_from <= on,
+            or_(newer.publish_until.is_(None), newer.publish_until >= on),
+        ),
     ]
+
+
+def _self_info_columns() -> tuple[Any, ...]:
+    return (
+        SelfInfoItem.id,
+        SelfInfoItem.item_code,
+        SelfInfoItem.version,
+        SelfInfoItem.content,
+        SelfInfoItem.publish_from,
+        SelfInfoItem.publish_until,
+        SelfInfoItem.registered_at,
+        *institution_columns(Institution, "i"),
+    )
+
+
+def _self_info_of(row: Any, table: LegalBasisTable) -> DisclosableSelfInfo:
+    return DisclosableSelfInfo(
+        item_id=row.id,
+        institution=institution_from_row(row, "i"),
+        item_code=row.item_code,
+        item_name=table.item_name(row.item_code) or row.item_code,
+        version=row.version,
+        content_json=row.content,
+        publish_from=row.publish_from,
+        publish_until=row.publish_until,
+        registered_at=row.registered_at,
+    )
 
 
 def disclosable_self_info(
@@ -155,8 +281,9 @@ def disclosable_self_info(
     on: date | None = None,
     legal_basis: LegalBasisTable | None = None,
 ) -> list[DisclosableSelfInfo]:
-    """The current, published 副本 items of the person that the portal may show on the day
-    ``on`` (today in Japan by default), by institution code and item code."""
+    """Every current, published 副本 item of the person that the portal may show on the day
+    ``on`` (today in Japan by default), newest registration first (for the exposure check; the
+    portal shows them a page at a time, in the same order, through ``self_info_page``)."""
     table = legal_basis or shipped_legal_basis()
     on = on or tokyo_date(utc_now())
     person_ref = person_reference(network_key, person_id)
@@ -166,13 +293,8 @@ def disclosable_self_info(
         .where(CodeIssuance.person_ref == person_ref)
         .subquery()
     )
-    current = (
-        select(
-            SelfInfoItem.institution_id,
-            SelfInfoItem.addressee_number,
-            SelfInfoItem.item_code,
-            func.max(SelfInfoItem.version).label("version"),
-        )
+    rows = session.execute(
+        select(*_self_info_columns())
         .join(
             enrolled,
             and_(
@@ -180,41 +302,87 @@ def disclosable_self_info(
                 enrolled.c.addressee_number == SelfInfoItem.addressee_number,
             ),
         )
-        .where(in_publication(on))
-        .group_by(
-            SelfInfoItem.institution_id, SelfInfoItem.addressee_number, SelfInfoItem.item_code
-        )
-        .subquery()
-    )
-    rows = session.execute(
-        select(SelfInfoItem, *institution_columns(Institution, "i"))
-        .join(
-            current,
-            and_(
-                current.c.institution_id == SelfInfoItem.institution_id,
-                current.c.addressee_number == SelfInfoItem.addressee_number,
-                current.c.item_code == SelfInfoItem.item_code,
-                current.c.version == SelfInfoItem.version,
-            ),
-        )
         .join(Institution, Institution.id == SelfInfoItem.institution_id)
         .where(
-            SelfInfoItem.undisclosed == false(),
+            *_current_and_shown(on),
             SelfInfoItem.institution_id.not_in(_flagging_institutions(person_ref)),
         )
-        .order_by(Institution.code, SelfInfoItem.item_code)
-    ).all()
-    return [
-        DisclosableSelfInfo(
-            item_id=row.SelfInfoItem.id,
-            institution=institution_from_row(row, "i"),
-            item_code=row.SelfInfoItem.item_code,
-            item_name=table.item_name(row.SelfInfoItem.item_code) or row.SelfInfoItem.item_code,
-            version=row.SelfInfoItem.version,
-            content_json=row.SelfInfoItem.content,
-            publish_from=row.SelfInfoItem.publish_from,
-            publish_until=row.SelfInfoItem.publish_until,
-            registered_at=row.SelfInfoItem.registered_at,
+        .order_by(*ordered(SelfInfoItem.registered_at, SelfInfoItem.id, Direction.OLDER))
+    )
+    return [_self_info_of(row, table) for row in rows]
+
+
+def _shown_enrolments(session: Session, person_ref: str, where: ViewFilter) -> list[Any]:
+    """The person's (institution, addressee number) pairs at institutions holding no
+    不開示フラグ for them: a handful per person, read in one query."""
+    flag = NondisclosureFlag
+    statement = (
+        select(IntermediateCode.institution_id, IntermediateCode.addressee_number)
+        .join(CodeIssuance, CodeIssuance.code == IntermediateCode.code)
+        .outerjoin(
+            flag,
+            and_(
+                flag.institution_id == IntermediateCode.institution_id,
+                flag.addressee_number == IntermediateCode.addressee_number,
+            ),
         )
-        for row in rows
+        .where(CodeIssuance.person_ref == person_ref, flag.id.is_(None))
+        .order_by(IntermediateCode.institution_id)
+    )
+    if where.institution_id is not None:
+        statement = statement.where(IntermediateCode.institution_id == where.institution_id)
+    return list(session.execute(statement))
+
+
+def self_info_page(
+    session: Session,
+    person_id: uuid.UUID,
+    *,
+    network_key: bytes,
+    on: date | None = None,
+    where: ViewFilter = NO_FILTER,
+    start: Position | None = None,
+    direction: Direction = Direction.OLDER,
+    limit: int,
+    legal_basis: LegalBasisTable | None = None,
+) -> list[DisclosableSelfInfo]:
+    """At most ``limit`` of the items ``disclosable_self_info`` gives, by registration time
+    past ``start`` in ``direction`` and in that order (newest first for ``OLDER``).
+
+    One branch per institution the person is enrolled at, each walking that addressee
+    number's index in time order and stopping at ``limit``, joined in one statement: ordering
+    the person's whole 副本 across institutions would sort all of it on every page."""
+    table = legal_basis or shipped_legal_basis()
+    on = on or tokyo_date(utc_now())
+    enrolments = _shown_enrolments(session, person_reference(network_key, person_id), where)
+    if not enrolments:
+        return []
+    at, row_id = SelfInfoItem.registered_at, SelfInfoItem.id
+    conditions = [*_current_and_shown(on), *_in_period(at, where)]
+    if where.kind is not None:
+        conditions.append(SelfInfoItem.item_code == where.kind)
+    if start is not None:
+        conditions.append(beyond(at, row_id, start, direction))
+    branches = [
+        select(*_self_info_columns())
+        .join(Institution, Institution.id == SelfInfoItem.institution_id)
+        .where(
+            SelfInfoItem.institution_id == enrolment.institution_id,
+            SelfInfoItem.addressee_number == enrolment.addressee_number,
+            *conditions,
+        )
+        .order_by(*ordered(at, row_id, direction))
+        .limit(limit)
+        .subquery()
+        .select()
+        for enrolment in enrolments
     ]
+    # Each branch carries its whole rows: joining the chosen ids back to the table would let a
+    # planner hash the whole table to find a page.
+    chosen = union_all(*branches).subquery() if len(branches) > 1 else branches[0].subquery()
+    rows = session.execute(
+        select(chosen)
+        .order_by(*ordered(chosen.c.registered_at, chosen.c.id, direction))
+        .limit(limit)
+    )
+    return [_self_info_of(row, table) for row in rows]

@@ -19,6 +19,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    Index,
     String,
     Text,
     UniqueConstraint,
@@ -89,6 +90,14 @@ class SelfInfoItem(Base):
         CheckConstraint("version >= 1", name="version_positive"),
         CheckConstraint(
             "publish_until IS NULL OR publish_until >= publish_from", name="publication_window"
+        ),
+        # The portal's 自己情報, newest first a page at a time, per addressee number.
+        Index(
+            "ix_self_info_items_addressee_time",
+            "institution_id",
+            "addressee_number",
+            "registered_at",
+            "id",
         ),
     )
 

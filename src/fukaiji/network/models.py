@@ -19,6 +19,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
+    Index,
     String,
     UniqueConstraint,
     false,
@@ -167,6 +168,9 @@ class LinkageRecord(Base):
     __tablename__ = "linkage_records"
     __table_args__ = (
         CheckConstraint("status IN ('provided', 'no_data', 'unknown_person')", name="status"),
+        # The portal's やりとり履歴, newest first a page at a time (and, by its prefix, every
+        # lookup of a person's records).
+        Index("ix_linkage_records_person_time", "person_ref", "requested_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -176,7 +180,7 @@ class LinkageRecord(Base):
     affair_code: Mapped[str] = mapped_column(String(16))
     item_code: Mapped[str] = mapped_column(String(16))
     legal_basis_entry: Mapped[int]
-    person_ref: Mapped[str] = mapped_column(String(64), index=True)
+    person_ref: Mapped[str] = mapped_column(String(64))
     status: Mapped[LinkageStatus] = mapped_column(String(16))
     requester_undisclosed: Mapped[bool] = mapped_column(Boolean)
     provider_undisclosed: Mapped[bool] = mapped_column(Boolean)

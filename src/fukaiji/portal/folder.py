@@ -1,9 +1,10 @@
 """What a folder shows, and to whom: the one function that builds the three views.
 
 ``folder_view`` is the single builder of what a path into a folder displays — the person
-themselves or a proxy with a live grant. The portal's routes and CLI reach it through
-``fukaiji.portal.service.view_folder`` (which adds the 操作履歴 entry and the audit entry), and the
-exposure check calls it directly with the same arguments, so the portal and the check can never
+themselves or a proxy with a live grant — read whole, as the exposure check calls it. The portal's
+routes and CLI show the same a page at a time (``fukaiji.portal.paging.folder_page``, through
+``fukaiji.portal.service.view_folder``, which adds the 操作履歴 entry and the audit entry): the
+same display queries, the same masks and the same order, so the portal and the check can never
 disagree about what a path would see.
 
 The やりとり履歴 and 自己情報 come only through the intermediate server's display functions
@@ -25,18 +26,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fukaiji.db.base import utc_now
+from fukaiji.db.keyset import Direction, Position, beyond, ordered
 from fukaiji.intermediate.display import (
     DisclosableRecord,
     DisclosableSelfInfo,
+    ViewFilter,
     disclosable_records,
     disclosable_self_info,
 )
@@ -101,6 +104,11 @@ class FolderView:
     inbox: tuple[InboxItem, ...]
     held_back: tuple[ShownItem, ...] = ()
     id_key: bytes = field(default=b"", repr=False)
+    # For a page of a view (``fukaiji.portal.paging``): where the next (older) and the previous
+    # (newer) page start, for each view that has one. Row positions: the web layer shows them
+    # only as encrypted cursors.
+    next: Mapping[ViewKind, Position] = field(default_factory=dict)
+    previous: Mapping[ViewKind, Position] = field(default_factory=dict)
 
     def public_id(self, item: ShownItem) -> str:
         """The item's id on the portal: a keyed hash of the item, the same for every path into
@@ -291,7 +299,7 @@ def _build_view(
         self_info=self_info,
         inbox=messages,
         held_back=tuple(held_back),
-        id_key=_id_key(network_key, person_id),
+        id_key=id_key(network_key, person_id),
     )
 
 
@@ -315,7 +323,7 @@ def _unmasked(
     return tuple(shown)
 
 
-def _id_key(network_key: bytes, person_id: uuid.UUID) -> bytes:
+def id_key(network_key: bytes, person_id: uuid.UUID) -> bytes:
     """Per person, so that one item's id says nothing about another person's folder."""
     return hmac.new(network_key, b"portal-ids:" + person_id.bytes, hashlib.sha256).digest()
 
@@ -323,10 +331,8 @@ def _id_key(network_key: bytes, person_id: uuid.UUID) -> bytes:
 # ---- お知らせ -------------------------------------------------------------------------------
 
 
-def inbox(session: Session, *, account_id: int) -> list[InboxItem]:
-    """The folder's お知らせ, newest first, each with the institution that sent it. The read path
-    of the inbox: only ``folder_view`` calls it for display."""
-    rows = session.execute(
+def _inbox_statement(account_id: int) -> Any:
+    return (
         select(
             InboxMessage.id,
             InboxMessage.category,
@@ -337,19 +343,55 @@ def inbox(session: Session, *, account_id: int) -> list[InboxItem]:
         )
         .join(Institution, Institution.id == InboxMessage.institution_id)
         .where(InboxMessage.account_id == account_id)
-        .order_by(InboxMessage.delivered_at.desc(), InboxMessage.id.desc())
-    ).all()
-    return [
-        InboxItem(
-            message_id=row.id,
-            institution=institution_from_row(row, "i"),
-            category=InboxCategory(row.category),
-            title=row.title,
-            body=row.body,
-            delivered_at=row.delivered_at,
-        )
-        for row in rows
-    ]
+    )
+
+
+def _inbox_item(row: Any) -> InboxItem:
+    return InboxItem(
+        message_id=row.id,
+        institution=institution_from_row(row, "i"),
+        category=InboxCategory(row.category),
+        title=row.title,
+        body=row.body,
+        delivered_at=row.delivered_at,
+    )
+
+
+def inbox(session: Session, *, account_id: int) -> list[InboxItem]:
+    """The folder's お知らせ, newest first, each with the institution that sent it: the whole
+    inbox, for the exposure check and the count a deletion reports. The portal shows it a page
+    at a time (``inbox_page``)."""
+    statement = _inbox_statement(account_id).order_by(
+        InboxMessage.delivered_at.desc(), InboxMessage.id.desc()
+    )
+    return [_inbox_item(row) for row in session.execute(statement)]
+
+
+def inbox_page(
+    session: Session,
+    *,
+    account_id: int,
+    where: ViewFilter,
+    start: Position | None,
+    direction: Direction,
+    limit: int,
+) -> list[InboxItem]:
+    """At most ``limit`` of the folder's お知らせ past ``start`` in ``direction`` and in that
+    order (newest first for ``OLDER``); ``where.kind`` is a category."""
+    at, row_id = InboxMessage.delivered_at, InboxMessage.id
+    statement = _inbox_statement(account_id)
+    if where.institution_id is not None:
+        statement = statement.where(InboxMessage.institution_id == where.institution_id)
+    if where.kind is not None:
+        statement = statement.where(InboxMessage.category == where.kind)
+    if where.since is not None:
+        statement = statement.where(at >= where.since)
+    if where.until is not None:
+        statement = statement.where(at < where.until)
+    if start is not None:
+        statement = statement.where(beyond(at, row_id, start, direction))
+    rows = session.execute(statement.order_by(*ordered(at, row_id, direction)).limit(limit))
+    return [_inbox_item(row) for row in rows]
 
 
 def deliver_to_inbox(

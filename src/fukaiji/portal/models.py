@@ -91,10 +91,15 @@ class InboxMessage(Base):
     """お知らせ delivered to a folder. Deleted with the folder, never carried into a new one."""
 
     __tablename__ = "portal_inbox_messages"
-    __table_args__ = (CheckConstraint(_in("category", InboxCategory), name="category"),)
+    __table_args__ = (
+        CheckConstraint(_in("category", InboxCategory), name="category"),
+        # The folder's お知らせ, newest first a page at a time (and, by its prefix, deleting them
+        # with the folder).
+        Index("ix_portal_inbox_messages_account_time", "account_id", "delivered_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("portal_accounts.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("portal_accounts.id"))
     institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"))
     category: Mapped[InboxCategory] = mapped_column(String(16))
     title: Mapped[str] = mapped_column(String(200))

@@ -49,7 +49,7 @@ from fukaiji.portal._common import (
     session_actor,
 )
 from fukaiji.portal.errors import ChallengeRefused, DeletionRefused, NoFolderAccess
-from fukaiji.portal.folder import MAX_ID, FolderView, folder_access, folder_view, inbox_shown_to
+from fukaiji.portal.folder import MAX_ID, FolderView, folder_access, inbox_shown_to
 from fukaiji.portal.models import (
     AccessLogEntry,
     AccountSettings,
@@ -60,6 +60,7 @@ from fukaiji.portal.models import (
     ProxyGrant,
     ProxyInvitation,
 )
+from fukaiji.portal.paging import FIRST_PAGE, PageRequest, folder_page
 from fukaiji.portal.states import (
     ALL_VIEWS,
     AccessAction,
@@ -472,23 +473,26 @@ def view_folder(
     *,
     network_key: bytes,
     parts: Iterable[ViewKind] = ALL_VIEWS,
+    page: PageRequest = FIRST_PAGE,
     now: datetime | None = None,
 ) -> FolderView:
-    """The views of the folder the session is in, built by ``folder_view`` (the same function the
-    exposure check calls, with the same protective mask for the session's path), each view
-    entered in the folder's 操作履歴 with who looked (the person, or the proxy and their grant)
-    and audited. The audit counts only what was shown: the log is read by administrators, who
-    are not told that anyone is protected."""
+    """One page of each view of the folder the session is in (``page``; the first by default),
+    built by ``folder_page`` from the same display queries and the same protective mask for the
+    session's path as ``folder_view``, which the exposure check reads whole. Each view is entered
+    in the folder's 操作履歴 with who looked (the person, or the proxy and their grant) and
+    audited. The audit counts only what was shown: the log is read by administrators, who are
+    not told that anyone is protected."""
     now = now or utc_now()
     actor = session_actor(portal_session)
     try:
-        view = folder_view(
+        view = folder_page(
             session,
             account_id=portal_session.acting_account_id,
             viewer_person_id=portal_session.person_id,
             card_id=portal_session.card_id,
             network_key=network_key,
             parts=parts,
+            request=page,
             on=tokyo_date(now),
         )
     except NoFolderAccess as error:

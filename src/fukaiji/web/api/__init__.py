@@ -14,6 +14,7 @@ from fukaiji.web.api import (
     linkage,
     notices,
     portal,
+    portal_views,
     protection,
     residents,
     staff,
@@ -30,6 +31,7 @@ def api_router() -> APIRouter:
     # マイナポータル: its own (card) authentication, never the staff one.
     router.include_router(portal.public_router)
     router.include_router(portal.router)
+    router.include_router(portal_views.router)
     protected = APIRouter(dependencies=[Depends(authenticated)])
     protected.include_router(auth.router)
     protected.include_router(institutions.router)

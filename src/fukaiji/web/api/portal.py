@@ -19,40 +19,33 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import uuid
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, Field
 
 from fukaiji.identifiers import InvalidIdentifier, MyNumber
-from fukaiji.intermediate.display import DisclosableRecord, DisclosableSelfInfo
 from fukaiji.jpki.errors import LoginRefused
-from fukaiji.network.linkage import InstitutionRef
-from fukaiji.network.models import InstitutionKind, LinkageStatus
 from fukaiji.portal import moves as portal_moves
 from fukaiji.portal import proxies
 from fukaiji.portal import service as portal
 from fukaiji.portal.errors import ChallengeRefused, DeletionRefused
-from fukaiji.portal.folder import FolderView, InboxItem
 from fukaiji.portal.models import AccessLogEntry, PortalSession, ProxyGrant, ProxyInvitation
 from fukaiji.portal.public_ids import IdKind, optional_public_id, public_id, row_id
 from fukaiji.portal.rules import END_REFERENCE_MAX_LENGTH
 from fukaiji.portal.states import (
     AccessAction,
     GrantKind,
-    InboxCategory,
     LegalEndGround,
     Representation,
-    ViewKind,
 )
 from fukaiji.registry import service as registry
 from fukaiji.registry.service import resident_of
 from fukaiji.staff.roles import StaffRole
 from fukaiji.web.cookies import clear_session_cookie, secure_cookies, set_session_cookie
-from fukaiji.web.deps import Database, OwnInstitution, Principal, network_key, require_roles
+from fukaiji.web.deps import Database, OwnInstitution, Principal, require_roles
 from fukaiji.web.portal_deps import PORTAL_COOKIE, PortalAuthenticated, portal_authenticated
 from fukaiji.web.problems import FieldError, Problem, problem_response
 
@@ -109,13 +102,13 @@ class SignedChallenge(BaseModel):
     signature: str = Field(min_length=1, max_length=_MAX_B64, description="署名 (base64, DER)")
 
 
-_FOLDER_ID = "利用者フォルダの識別子です。番号の順序には意味がありません。"
-_GRANT_ID = "代理人設定の識別子です。番号の順序には意味がありません。"
+FOLDER_ID = "利用者フォルダの識別子です。番号の順序には意味がありません。"
+GRANT_ID = "代理人設定の識別子です。番号の順序には意味がありません。"
 
 
 class ProxiedFolderView(BaseModel):
-    grant_id: str = Field(description=_GRANT_ID)
-    account_id: str = Field(description=_FOLDER_ID)
+    grant_id: str = Field(description=GRANT_ID)
+    account_id: str = Field(description=FOLDER_ID)
     principal_name: str
     kind: GrantKind
     kind_label: str
@@ -156,127 +149,6 @@ class FolderSwitch(BaseModel):
     )
 
 
-class InstitutionName(BaseModel):
-    code: str
-    name: str
-    kind: InstitutionKind
-    kind_label: str
-
-    @classmethod
-    def of(cls, institution: InstitutionRef) -> InstitutionName:
-        return cls(
-            code=institution.code,
-            name=institution.name,
-            kind=institution.kind,
-            kind_label=institution.kind.label,
-        )
-
-
-_OPAQUE_ID = "この利用者フォルダーでの項目の識別子です。番号の順序や間隔には意味がありません。"
-
-
-class RecordItem(BaseModel):
-    """やりとり履歴 (情報提供等記録)."""
-
-    record_id: str = Field(description=_OPAQUE_ID)
-    occurred_at: datetime
-    requester: InstitutionName
-    provider: InstitutionName
-    affair_code: str
-    affair_name: str
-    item_code: str
-    item_name: str
-    status: LinkageStatus
-    status_label: str
-
-    @classmethod
-    def of(cls, record: DisclosableRecord, view: FolderView) -> RecordItem:
-        return cls(
-            record_id=view.public_id(record),
-            occurred_at=record.occurred_at,
-            requester=InstitutionName.of(record.requester),
-            provider=InstitutionName.of(record.provider),
-            affair_code=record.affair_code,
-            affair_name=record.affair_name,
-            item_code=record.item_code,
-            item_name=record.item_name,
-            status=record.status,
-            status_label=record.status.label,
-        )
-
-
-class SelfInfoEntry(BaseModel):
-    """自己情報 (the current version of one 副本 item)."""
-
-    item_id: str = Field(description=_OPAQUE_ID)
-    institution: InstitutionName
-    item_code: str
-    item_name: str
-    version: int
-    content: dict[str, Any]
-    publish_from: date
-    publish_until: date | None
-    registered_at: datetime
-
-    @classmethod
-    def of(cls, item: DisclosableSelfInfo, view: FolderView) -> SelfInfoEntry:
-        return cls(
-            item_id=view.public_id(item),
-            institution=InstitutionName.of(item.institution),
-            item_code=item.item_code,
-            item_name=item.item_name,
-            version=item.version,
-            content=json.loads(item.content_json),
-            publish_from=item.publish_from,
-            publish_until=item.publish_until,
-            registered_at=item.registered_at,
-        )
-
-
-class InboxEntry(BaseModel):
-    """お知らせ."""
-
-    message_id: str = Field(description=_OPAQUE_ID)
-    institution: InstitutionName
-    category: InboxCategory
-    category_label: str
-    title: str
-    body: str
-    delivered_at: datetime
-
-    @classmethod
-    def of(cls, item: InboxItem, view: FolderView) -> InboxEntry:
-        return cls(
-            message_id=view.public_id(item),
-            institution=InstitutionName.of(item.institution),
-            category=item.category,
-            category_label=item.category.label,
-            title=item.title,
-            body=item.body,
-            delivered_at=item.delivered_at,
-        )
-
-
-class FolderResponse(BaseModel):
-    account_id: str = Field(description=_FOLDER_ID)
-    as_proxy: bool
-    grant_id: str | None = Field(description=_GRANT_ID)
-    records: list[RecordItem]
-    self_info: list[SelfInfoEntry]
-    inbox: list[InboxEntry]
-
-    @classmethod
-    def of(cls, view: FolderView) -> FolderResponse:
-        return cls(
-            account_id=public_id(IdKind.ACCOUNT, view.account_id),
-            as_proxy=view.grant_id is not None,
-            grant_id=optional_public_id(IdKind.GRANT, view.grant_id),
-            records=[RecordItem.of(record, view) for record in view.records],
-            self_info=[SelfInfoEntry.of(item, view) for item in view.self_info],
-            inbox=[InboxEntry.of(item, view) for item in view.inbox],
-        )
-
-
 class HistoryEntry(BaseModel):
     """操作履歴: what was done in the folder, when, and by whom."""
 
@@ -312,7 +184,7 @@ class HistoryEntry(BaseModel):
 
 
 class GrantView(BaseModel):
-    grant_id: str = Field(description=_GRANT_ID)
+    grant_id: str = Field(description=GRANT_ID)
     proxy_name: str
     kind: GrantKind
     kind_label: str
@@ -407,7 +279,7 @@ class MoveOutStatusView(BaseModel):
 
 
 class DeletionResponse(BaseModel):
-    account_id: str = Field(description=_FOLDER_ID)
+    account_id: str = Field(description=FOLDER_ID)
     deleted_at: datetime
     grants_ended: int
     messages_deleted: int
@@ -486,45 +358,6 @@ def switch_folder(
 
 
 # ---- the views ------------------------------------------------------------------------------
-
-
-def _view(
-    request: Request, session: Database, portal_session: PortalSession, *parts: ViewKind
-) -> FolderView:
-    return portal.view_folder(
-        session, portal_session, network_key=network_key(request), parts=parts
-    )
-
-
-@router.get("/folder", response_model=FolderResponse, summary="利用者フォルダ (3 つの表示)")
-def folder(
-    request: Request, portal_session: PortalAuthenticated, session: Database
-) -> FolderResponse:
-    return FolderResponse.of(_view(request, session, portal_session, *ViewKind))
-
-
-@router.get("/records", response_model=list[RecordItem], summary="やりとり履歴")
-def records(
-    request: Request, portal_session: PortalAuthenticated, session: Database
-) -> list[RecordItem]:
-    view = _view(request, session, portal_session, ViewKind.RECORDS)
-    return [RecordItem.of(record, view) for record in view.records]
-
-
-@router.get("/self-info", response_model=list[SelfInfoEntry], summary="自己情報")
-def self_info(
-    request: Request, portal_session: PortalAuthenticated, session: Database
-) -> list[SelfInfoEntry]:
-    view = _view(request, session, portal_session, ViewKind.SELF_INFO)
-    return [SelfInfoEntry.of(item, view) for item in view.self_info]
-
-
-@router.get("/inbox", response_model=list[InboxEntry], summary="お知らせ")
-def inbox(
-    request: Request, portal_session: PortalAuthenticated, session: Database
-) -> list[InboxEntry]:
-    view = _view(request, session, portal_session, ViewKind.INBOX)
-    return [InboxEntry.of(item, view) for item in view.inbox]
 
 
 @router.get("/history", response_model=list[HistoryEntry], summary="操作履歴 (本人のみ)")

@@ -14,7 +14,9 @@ with the signature. The token and the PIN are never shown back.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -46,18 +48,13 @@ from fukaiji.portal.errors import (
 )
 from fukaiji.portal.folder import FolderView
 from fukaiji.portal.models import PortalSession
+from fukaiji.portal.paging import page_request
 from fukaiji.portal.public_ids import IdKind, row_id
-from fukaiji.portal.states import ViewKind
+from fukaiji.portal.states import InboxCategory, ViewKind
 from fukaiji.registry.errors import MoveOutRefused
 from fukaiji.registry.rules import japanese_date
-from fukaiji.web.api.portal import (
-    GrantView,
-    HistoryEntry,
-    InboxEntry,
-    InvitationView,
-    RecordItem,
-    SelfInfoEntry,
-)
+from fukaiji.web.api.portal import GrantView, HistoryEntry, InvitationView
+from fukaiji.web.api.portal_views import InboxEntry, RecordItem, SelfInfoEntry, page_cursors
 from fukaiji.web.cookies import clear_session_cookie, secure_cookies, set_session_cookie
 from fukaiji.web.deps import Database, network_key
 from fukaiji.web.pages._common import FormInput, FormState, form_date, redirect, undo_unless_kept
@@ -182,31 +179,99 @@ def home(request: Request, session: Database, resident: ResidentSession) -> HTML
     )
 
 
-def _view(
+_FILTER_FIELDS = ("institution", "from", "to", "kind")
+
+
+@dataclass(frozen=True, slots=True)
+class Pager:
+    """The filter form of a view and its 「前へ」「次へ」 links."""
+
+    form: FormState
+    next_url: str | None = None
+    previous_url: str | None = None
+
+
+def _view_page(
     request: Request, session: Session, resident: PortalSession, part: ViewKind
-) -> FolderView:
-    return portal.view_folder(session, resident, network_key=network_key(request), parts=(part,))
+) -> tuple[FolderView | None, Pager]:
+    """One page of the view the query asks for; None with the refusal in the form when the
+    query is wrong (nothing is read or recorded then)."""
+    texts = {name: request.query_params.get(name, "").strip() for name in _FILTER_FIELDS}
+    try:
+        page = page_request(
+            session,
+            part,
+            account_id=resident.acting_account_id,
+            cursor=request.query_params.get("cursor"),
+            limit=request.query_params.get("limit"),
+            institution=texts["institution"],
+            since=texts["from"],
+            until=texts["to"],
+            kind=texts["kind"],
+        )
+    except InvalidInput as error:
+        return None, Pager(FormState(values=texts, errors={error.field: error.message}))
+    view = portal.view_folder(
+        session, resident, network_key=network_key(request), parts=(part,), page=page
+    )
+    kept = {name: value for name, value in texts.items() if value}
+    if limit := request.query_params.get("limit"):
+        kept["limit"] = limit
+    next_token, previous_token = page_cursors(view, part)
+    return view, Pager(
+        FormState(values=texts),
+        _page_url(request, kept, next_token),
+        _page_url(request, kept, previous_token),
+    )
+
+
+def _page_url(request: Request, kept: dict[str, str], token: str | None) -> str | None:
+    if token is None:
+        return None
+    return f"{request.url.path}?{urlencode({**kept, 'cursor': token})}"
+
+
+def _render_view(
+    request: Request,
+    session: Session,
+    resident: PortalSession,
+    template: str,
+    pager: Pager,
+    **items: object,
+) -> HTMLResponse:
+    status_code = 422 if pager.form.errors else 200
+    return render_portal(
+        request, session, resident, template, status_code=status_code, pager=pager, **items
+    )
 
 
 @router.get("/records", response_class=HTMLResponse)
 def records(request: Request, session: Database, resident: ResidentSession) -> HTMLResponse:
-    view = _view(request, session, resident, ViewKind.RECORDS)
-    items = [RecordItem.of(record, view) for record in view.records]
-    return render_portal(request, session, resident, "portal/records.html", records=items)
+    view, pager = _view_page(request, session, resident, ViewKind.RECORDS)
+    items = [] if view is None else [RecordItem.of(record, view) for record in view.records]
+    return _render_view(request, session, resident, "portal/records.html", pager, records=items)
 
 
 @router.get("/self-info", response_class=HTMLResponse)
 def self_info(request: Request, session: Database, resident: ResidentSession) -> HTMLResponse:
-    view = _view(request, session, resident, ViewKind.SELF_INFO)
-    items = [SelfInfoEntry.of(item, view) for item in view.self_info]
-    return render_portal(request, session, resident, "portal/self_info.html", items=items)
+    view, pager = _view_page(request, session, resident, ViewKind.SELF_INFO)
+    items = [] if view is None else [SelfInfoEntry.of(item, view) for item in view.self_info]
+    return _render_view(request, session, resident, "portal/self_info.html", pager, items=items)
 
 
 @router.get("/inbox", response_class=HTMLResponse)
 def inbox(request: Request, session: Database, resident: ResidentSession) -> HTMLResponse:
-    view = _view(request, session, resident, ViewKind.INBOX)
-    messages = [InboxEntry.of(item, view) for item in view.inbox]
-    return render_portal(request, session, resident, "portal/inbox.html", messages=messages)
+    view, pager = _view_page(request, session, resident, ViewKind.INBOX)
+    messages = [] if view is None else [InboxEntry.of(item, view) for item in view.inbox]
+    return _render_view(
+        request,
+        session,
+        resident,
+        "portal/inbox.html",
+        pager,
+        messages=messages,
+        categories=[("", "すべて"), *((c.value, c.label) for c in InboxCategory)],
+    )
 
 
 @router.get("/history", response_class=HTMLResponse)
