@@ -3,7 +3,7 @@ first, a page at a time, by (time, id) within one person's records, one addresse
 or one folder's messages. Each index replaces the single-column one it starts with.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-10
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0015"
-down_revision = "0013"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
