@@ -30,7 +30,7 @@ def strings(session: Session, values: Iterable[str]) -> Select[tuple[str]]:
     listed = list(values)
     if _is_postgresql(session):
         array = bindparam(None, listed, type_=ARRAY(String()))
-        return select(func.unnest(array).table_valued("value").c.value)
+        return select(func.unnest(array).label("value"))
     return _json_values(listed)
 
 
