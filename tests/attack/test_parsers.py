@@ -787,7 +787,7 @@ def test_a_huge_cell_is_treated_alike_quoted_or_not_by_both_readers(tmp_path: Pa
     """A 1 MiB 備考 cell in an otherwise good file. The small reader refuses it ("broken CSV
     quoting", from csv's 128 KiB field limit); the stream takes it when the cell is unquoted
     (its fast path never calls csv) and refuses it when the cell is quoted. One file, three
-    answers: the rules are meant to be the same (stream.py's docstring)."""
+    answers: the rules are meant to be the same (the docstring of fukaiji.notices.stream)."""
     stream = _stream()
     outcomes = {}
     for name, cell in [("unquoted", "名" * size), ("quoted", '"' + "名" * size + ',"')]:

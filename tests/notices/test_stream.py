@@ -260,16 +260,18 @@ def test_duplicates_are_found_across_spilled_partitions(
     small = read_addressee_csv(data)
     excluded = pool[:100]
     spills = []
-    spill = stream._KeyStore._spill
-    monkeypatch.setattr(stream._KeyStore, "_spill", lambda store: spills.append(spill(store)))
+    spill = stream.duplicates._KeyStore._spill
+    monkeypatch.setattr(
+        stream.duplicates._KeyStore, "_spill", lambda store: spills.append(spill(store))
+    )
     if partition_bits is not None:  # few partitions, each read back in several slices
-        init = stream._KeyStore.__init__
+        init = stream.duplicates._KeyStore.__init__
 
         def few_partitions(store, *args) -> None:
             init(store, *args)
             store.bits = partition_bits
 
-        monkeypatch.setattr(stream._KeyStore, "__init__", few_partitions)
+        monkeypatch.setattr(stream.duplicates._KeyStore, "__init__", few_partitions)
 
     # Room for 2,048 (number, row) pairs: they spill to partition files again and again.
     report, out = screen(
@@ -292,7 +294,7 @@ def test_a_failed_write_leaves_nothing_behind(
     def full(fd, pieces):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(stream.os, "writev", full)
+    monkeypatch.setattr(stream.output.os, "writev", full)
     data = csv_bytes(*[(f"{n:015d}", "山田", "大阪") for n in range(1, 3000)])
 
     with pytest.raises(OSError, match="No space left"):
@@ -402,7 +404,7 @@ def test_a_line_far_longer_than_a_chunk_is_read(tmp_path: Path) -> None:
 def test_an_unclosed_quote_is_refused_once_the_record_passes_the_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(stream, "MAX_RECORD_BYTES", 4096)
+    monkeypatch.setattr(stream.reading, "MAX_RECORD_BYTES", 4096)
     data = csv_bytes(HANAKO) + f'{ICHIRO[0]},"unclosed\r\n'.encode() + b"x,y\r\n" * 2000
 
     with pytest.raises(InvalidAddresseeFile, match="starting at line 3"):
@@ -413,7 +415,7 @@ def test_an_unclosed_quote_is_refused_once_the_record_passes_the_limit(
 def test_a_line_longer_than_the_limit_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(stream, "MAX_RECORD_BYTES", 4096)
+    monkeypatch.setattr(stream.reading, "MAX_RECORD_BYTES", 4096)
     data = csv_bytes(HANAKO, (ICHIRO[0], "長" * 5000, "x"))
 
     with pytest.raises(InvalidAddresseeFile, match="longer than 4096 bytes"):
@@ -651,5 +653,5 @@ def test_number_sets_answer_exactly(members: set[int], others: list[int]) -> Non
     probe = np.array([*members, *others], dtype=np.int64)
     expected = np.isin(probe, numbers)
 
-    assert (stream._HashSet(numbers).contains(probe) == expected).all()
-    assert (stream._NumberSet(numbers).contains(probe) == expected).all()
+    assert (stream.numbers._HashSet(numbers).contains(probe) == expected).all()
+    assert (stream.numbers._NumberSet(numbers).contains(probe) == expected).all()
