@@ -47,7 +47,8 @@ ENCODINGS = ["utf-8", "utf-8-sig", "cp932"]
 
 def csv_bytes(*records, encoding: str = "utf-8", header=HEADER, newline: str = "\r\n") -> bytes:
     buffer = io.StringIO(newline="")
-    csv.writer(buffer, lineterminator=newline).writerows([header, *records])
+    rows = list(records) if header is None else [header, *records]
+    csv.writer(buffer, lineterminator=newline).writerows(rows)
     return buffer.getvalue().encode(encoding)
 
 
@@ -174,16 +175,26 @@ def test_a_quoted_addressee_cell_is_read(tmp_path: Path) -> None:
     assert report.kept == 1
 
 
-def test_blank_records_are_neither_rows_nor_faults_and_stay(tmp_path: Path) -> None:
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_blank_records_in_the_data_are_skipped_as_the_small_reader_skips_them(
+    tmp_path: Path, encoding: str
+) -> None:
     data = (
-        f"\r\n{ADDRESSEE_COLUMN},氏名\r\n\r\n{HANAKO[0]},山田\r\n,\r\n , 　\r\n{ICHIRO[0]},髙橋\r\n"
-    ).encode()
+        f"\r\n{ADDRESSEE_COLUMN},氏名\r\n\r\n{HANAKO[0]},山田\r\n,\r\n , 　\r\n"
+        f"{JIRO[0]},佐藤\r\n{ICHIRO[0]},髙橋\r\n\r\n"
+    ).encode(encoding)
+    lines = lines_of(data)
 
     report, out = screen(tmp_path, data, numbers(ICHIRO))
 
-    assert out == b"".join(lines_of(data)[:6])
-    assert (report.rows, report.kept, report.removed) == (2, 1, 1)
-    assert report.removed_rows == array("q", [7])  # the header is on line 2
+    # The blank line before the header stays with it; those in the data are not copied.
+    assert out == lines[0] + lines[1] + lines[3] + lines[6]
+    assert (report.rows, report.kept, report.removed, report.fault_count) == (3, 2, 1, 0)
+    assert report.blank_records == 4
+    assert report.removed_rows == array("q", [8])  # the header is on line 2
+    small = read_addressee_csv(data)
+    assert [row.row_number for row in small.rows] == [4, 7, 8]
+    assert small.faults == ()
 
 
 def test_whitespace_around_a_number_is_trimmed_as_the_small_reader_does(tmp_path: Path) -> None:
@@ -379,17 +390,50 @@ def test_faults_of_the_whole_file_refuse_it(tmp_path: Path, data: bytes, words: 
     assert os.listdir(tmp_path) == ["宛先.csv"]
 
 
-def test_an_undecodable_byte_in_a_row_that_must_be_decoded_names_its_offset(
-    tmp_path: Path,
-) -> None:
+def test_an_undecodable_byte_in_a_decoded_row_is_a_fault_of_that_row(tmp_path: Path) -> None:
     prefix = f"{ADDRESSEE_COLUMN},氏名\r\n{HANAKO[0]},山田\r\n".encode()
     data = prefix + b"12345\xff,x\r\n"  # not a number, so the row is decoded to report it
 
-    with pytest.raises(InvalidAddresseeFile) as caught:
-        screen(tmp_path, data)
+    report, out = screen(tmp_path, data)
 
-    assert f"byte offset {len(prefix) + 5}" in caught.value.message
+    assert out == prefix
+    assert report.faults == list(read_addressee_csv(data).faults)
+    assert [(fault.row_number, fault.value) for fault in report.faults] == [(3, "12345\ufffd")]
+    assert "UTF-8" in report.faults[0].reason
+
+
+def test_an_undecodable_byte_in_the_header_names_its_offset(tmp_path: Path) -> None:
+    prefix = f"{ADDRESSEE_COLUMN},".encode()
+    data = prefix + b"\xff\r\n" + f"{HANAKO[0]},x\r\n".encode()
+
+    with pytest.raises(InvalidAddresseeFile) as caught:
+        screen(tmp_path, data, encoding="utf-8")
+
+    assert f"byte offset {len(prefix)}" in caught.value.message
     assert caught.value.field == "文字コード"
+
+
+def cp932_with_a_broken_name() -> tuple[bytes, int]:
+    """A CP932 file whose third row has a name cut off after a lead byte (0x82 before the
+    comma), as a careless edit leaves it. The row quotes its number, so the screen decodes it:
+    a row the fast path takes is copied without its other columns being interpreted."""
+    good = csv_bytes(HANAKO, ICHIRO, encoding="cp932")
+    broken = b'"222222222222222",' + "山田".encode("cp932") + b"\x82,x\r\n"
+    return good + broken + csv_bytes(JIRO, header=None, encoding="cp932"), 4
+
+
+def test_a_broken_cp932_byte_no_longer_refuses_the_file(tmp_path: Path) -> None:
+    data, broken_row = cp932_with_a_broken_name()
+    lines = lines_of(data)
+
+    report, out = screen(tmp_path, data, numbers(ICHIRO))  # no encoding stated
+
+    assert report.encoding is Encoding.CP932
+    assert out == lines[0] + lines[1] + lines[4]
+    assert [fault.row_number for fault in report.faults] == [broken_row]
+    assert "CP932" in report.faults[0].reason
+    assert report.faults == list(read_addressee_csv(data).faults)
+    assert (report.kept, report.removed) == (2, 1)
 
 
 def test_a_line_far_longer_than_a_chunk_is_read(tmp_path: Path) -> None:
@@ -569,10 +613,11 @@ def reference(data: bytes, excluded: set[str], known: set[str] | None):
     lines = lines_of(data)
     codec = "utf-8-sig" if small.encoding is not Encoding.CP932 else "cp932"
     reader = csv.reader(io.StringIO(data.decode(codec), newline=""))
-    spans = {}  # first line → last line of every record
+    spans = {}  # first line → last line of every record that is not blank
     start = 1
-    for _record in reader:
-        spans[start] = reader.line_num
+    for record in reader:
+        if any(cell.strip() for cell in record):
+            spans[start] = reader.line_num
         start = reader.line_num + 1
     rows = {row.row_number: row for row in small.rows}
     faults = list(small.faults)

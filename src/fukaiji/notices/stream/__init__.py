@@ -12,21 +12,25 @@ multibyte character is >= 0x80, and in CP932 the second byte of a double-byte ch
 digits (0x30-0x39) never occur inside a Japanese character. A kept row is written out as the
 very bytes read, Japanese columns included, whatever the encoding: nothing is decoded and encoded
 again, so nothing can be lost or normalised. Only the header and the rare rows that need the slow
-path below are decoded (strictly, in the file's encoding); the other columns of the other rows
-are copied without being interpreted, so a stray byte there cannot change who is screened out.
-The encoding is stated or detected from the first MiB as ``detect_encoding`` does (the header's
-Japanese column name decides between UTF-8 and CP932).
+path below are decoded (strictly, in the file's encoding): a byte of the header that does not
+decode refuses the file, one of a decoded row makes that row a bad row, as the small-file reader
+says. The other columns of the other rows are copied without being interpreted (checking every
+byte would cost more than the whole screen), so a stray byte there cannot change who is
+screened out. The encoding is stated or detected from the first MiB as ``detect_encoding`` does:
+the encoding in which the header names the column decides, so a broken byte in a row below
+neither refuses the file nor flips the choice.
 
 The rules are those of ``fukaiji.intermediate.addressee_files`` (the small-file reader), whose
 fault texts this module reuses, so the two report the same faults the same way: the header is
 the first non-blank record and names the column 団体内統合宛名番号; a row's number is its cell
 with surrounding whitespace trimmed, and must be 15 ASCII digits; a record's row number is the
 physical line it starts on, the header line counting as 1 (line ends CRLF, LF or a lone CR, as
-Python's universal newlines split them); each bad row gets the first of: column count differs
-from the header, empty, contains non-digits, not 15 digits, duplicate of an earlier good row (the
+Python's universal newlines split them); each bad row gets the first of: a byte that does not
+decode (only seen in decoded rows), column count differs from the header, empty, contains non-digits, not 15 digits, duplicate of an earlier good row (the
 later one is the bad row, naming the first) and, when ``known`` is given, not a number of this
 institution. Records whose cells are all blank carry no person: they are neither rows nor
-faults, and are copied as they are. The header (with its BOM and any blank lines before it) and
+faults and are skipped, not copied (counted in ``blank_records``), as the small-file reader
+skips them. The header (with its BOM and any blank lines before it) and
 the line ends are copied as they are.
 
 How a chunk is read (numpy, vectorised; ``chunk_bytes`` at a time, cut after the last line end):

@@ -48,6 +48,7 @@ class _Tally:
     rows: int = 0
     kept: int = 0
     removed: int = 0
+    blank: int = 0
     fault_count: int = 0
     faults: list[RowFault] = field(default_factory=list)
     removed_rows: list[np.ndarray] = field(default_factory=list)
@@ -69,6 +70,7 @@ class _Tally:
             seconds=time.perf_counter() - began,
             passes=passes,
             bytes_read=self.bytes_read,
+            blank_records=self.blank,
         )
 
 
@@ -200,6 +202,7 @@ class _Pass:
             tally.removed_rows.append(removed + self.line)
         counts = np.bincount(state, minlength=5)
         tally.kept += int(counts[_VALID])
+        tally.blank += int(counts[_BLANK])
         tally.removed += int(counts[_REMOVED])
         faults = int(counts[_FAULT])
         tally.rows += int(counts[_VALID] + counts[_REMOVED]) + faults
@@ -235,7 +238,7 @@ class _Pass:
         if scan.simple:  # one line a record, and none blank
             dropped = np.flatnonzero(state != _VALID)
         else:
-            keep = (state == _VALID) | (state == _BLANK)
+            keep = state == _VALID  # a blank record is skipped, as the small-file reader does
             continuation = state == _CONTINUATION
             if continuation.any():  # a record's later lines go where its first line goes
                 first = np.maximum.accumulate(np.where(continuation, 0, np.arange(len(state))))

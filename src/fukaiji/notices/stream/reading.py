@@ -44,7 +44,9 @@ def _read_layout(head: bytes, size: int, encoding: Encoding | str | None, column
     _check_no_nul(head)
     complete = len(head) == size
     text_part = head if complete else head[: _last_line_end(head, len(head)) + 1]
-    chosen = detect_encoding(text_part) if encoding is None else _stated_encoding(encoding, head)
+    chosen = (
+        detect_encoding(text_part, column) if encoding is None else _stated_encoding(encoding, head)
+    )
     codec = "cp932" if chosen is Encoding.CP932 else "utf-8"
     lines = text_part.splitlines(keepends=True)
     offsets = [0]

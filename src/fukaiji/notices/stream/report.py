@@ -33,6 +33,7 @@ class ScreenReport:
     seconds: float
     passes: int = 1  # 2 when duplicates made a second pass necessary
     bytes_read: int = 0
+    blank_records: int = 0  # records whose cells are all blank: skipped, not copied
 
     def __post_init__(self) -> None:
         if self.rows != self.kept + self.removed + self.fault_count:

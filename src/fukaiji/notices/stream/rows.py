@@ -13,6 +13,9 @@ import numpy as np
 from fukaiji.intermediate.addressee_files import (
     ADDRESSEE_DIGITS,
     _fault_of,
+    has_undecodable,
+    shown_cell,
+    undecodable_reason,
 )
 from fukaiji.notices.stream.numbers import _NumberSet
 from fukaiji.notices.stream.reading import (
@@ -21,7 +24,6 @@ from fukaiji.notices.stream.reading import (
     _ChunkError,
     _Layout,
     _nul_byte,
-    _undecodable,
 )
 
 _COMMA, _LF, _CR, _QUOTE = 0x2C, 0x0A, 0x0D, 0x22
@@ -217,15 +219,16 @@ class _Scanner:
                 raise _ChunkError(
                     lambda line, p=position, e=str(error): _broken_csv(line + p, e)
                 ) from error
-            except _Undecodable as error:
-                offset = chunk.offset + error.offset
-                raise _ChunkError(lambda _line, o=offset: _undecodable(layout.codec, o)) from error
             consumed = feed.position
             state[position + 1 : consumed] = _CONTINUATION
             if not any(cell.strip() for cell in record):
                 state[position] = _BLANK
                 continue
             value = record[layout.index] if layout.index < len(record) else ""
+            if has_undecodable(record):
+                state[position] = _FAULT
+                slow_faults[position] = (shown_cell(value), undecodable_reason(layout.encoding))
+                continue
             reason = _fault_of(record, layout.width, value.strip(), {})
             if reason is None:
                 state[position] = _VALID
@@ -237,14 +240,9 @@ class _Scanner:
         return len(starts)
 
 
-class _Undecodable(Exception):
-    def __init__(self, offset: int) -> None:
-        super().__init__(offset)
-        self.offset = offset
-
-
 class _ChunkFeed:
-    """Decoded physical lines of a chunk, from a given line on, for ``csv.reader``."""
+    """Decoded physical lines of a chunk, from a given line on, for ``csv.reader``; a byte that
+    does not decode stays as a lone surrogate, making its record a bad row."""
 
     def __init__(self, chunk: _Chunk, starts: list[int], stops: list[int], codec: str) -> None:
         self.buffer = chunk.buffer
@@ -269,9 +267,7 @@ class _ChunkFeed:
         with memoryview(self.buffer) as view:
             raw = view[start : self.stops[self.position]]
             try:
-                text = codecs.decode(raw, self.codec)
-            except UnicodeDecodeError as error:
-                raise _Undecodable(start + error.start) from error
+                text = codecs.decode(raw, self.codec, "surrogateescape")
             finally:
                 raw.release()
         self.position += 1

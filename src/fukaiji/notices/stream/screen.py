@@ -58,7 +58,7 @@ def screen_file(
     temporary directory). The output's temporary file is always next to ``destination``.
 
     Raises ``InvalidAddresseeFile`` when the file as a whole cannot be read (no such column,
-    broken quoting, an undecodable byte in a row that had to be decoded, a NUL byte), and in
+    broken quoting, an undecodable byte in the header, a NUL byte), and in
     strict mode ``ScreenRejected`` when any row is bad; nothing is written to ``destination``
     then.
     """
