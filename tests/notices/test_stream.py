@@ -30,6 +30,7 @@ from fukaiji.intermediate.addressee_files import (
 from fukaiji.intermediate.addressees import UNKNOWN_HERE
 from fukaiji.notices import stream
 from fukaiji.notices.stream import (
+    KnownNumberStream,
     ScreenRejected,
     ScreenReport,
     load_exclusions,
@@ -231,7 +232,7 @@ def test_each_kind_of_bad_row_is_reported_at_its_row_and_not_copied(tmp_path: Pa
     assert "duplicate of row 2" in report.faults[4].reason
     assert report.fault_count == 7
     assert out == b"".join(lines_of(data)[i] for i in (0, 1, 8))
-    assert report.passes == 2  # the duplicate was found after the first pass
+    assert report.passes == 3  # found after the first pass; one more to find its rows
 
 
 def test_unknown_numbers_are_faults_when_known_is_given(tmp_path: Path) -> None:
@@ -243,6 +244,57 @@ def test_unknown_numbers_are_faults_when_known_is_given(tmp_path: Path) -> None:
         assert report.faults == [RowFault(3, ICHIRO[0], UNKNOWN_HERE)]
         assert report.removed_rows == array("q", [4])
         assert out == b"".join(lines_of(data)[:2])
+
+
+EDGES = [0, 1, 10**14, 10**15 - 2, 10**15 - 1]
+
+
+@pytest.mark.parametrize("key_memory", [128, 1 << 20], ids=["spilled", "in-memory"])
+def test_known_numbers_streamed_in_blocks_are_checked_exactly(
+    tmp_path: Path, key_memory: int
+) -> None:
+    """The known numbers as a stream (unsorted, in blocks, one of them repeated): the numbers
+    at the edges of the range are found, those next to them are not."""
+    known = [*EDGES, 123456789012345, 222222222222222]
+    in_file = [*EDGES, 3, 10**15 - 3, 123456789012345, 123456789012346, *range(7000, 7200)]
+    records = [(f"{number:015d}", "x") for number in in_file]
+    data = csv_bytes(*records, header=(ADDRESSEE_COLUMN, "氏名"))
+    blocks = [np.array(known[::2]), np.array(known[1::2]), np.array(known[:1])]
+    stream_of_known = KnownNumberStream(lambda: iter(blocks))
+
+    report, out = screen(tmp_path, data, [10**15 - 1], known=stream_of_known, key_memory=key_memory)
+
+    unknown = [3, 10**15 - 3, 123456789012346, *range(7000, 7200)]
+    assert [fault.value for fault in report.faults] == [f"{n:015d}" for n in unknown]
+    assert {fault.reason for fault in report.faults} == {UNKNOWN_HERE}
+    assert report.removed_rows.tolist() == [2 + in_file.index(10**15 - 1)]
+    kept = [n for n in in_file if n in known and n != 10**15 - 1]
+    assert report.kept == len(kept) and report.passes == 2
+    lines = lines_of(data)
+    assert out == lines[0] + b"".join(line for line in lines[1:] if int(line[:15]) in kept)
+
+
+def test_known_numbers_all_known_take_one_pass(tmp_path: Path) -> None:
+    data = csv_bytes(HANAKO, ICHIRO, JIRO)
+
+    report, out = screen(
+        tmp_path, data, known=KnownNumberStream.of(np.array(numbers(JIRO, ICHIRO, HANAKO)))
+    )
+
+    assert (report.kept, report.fault_count, report.passes) == (3, 0, 1)
+    assert out == data
+
+
+def test_too_many_unknown_numbers_refuse_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stream.known, "MAX_UNKNOWN", 1)
+    data = csv_bytes(HANAKO, ICHIRO, JIRO)
+
+    with pytest.raises(InvalidAddresseeFile, match="この機関の宛名番号ではない番号が 1 件以上"):
+        screen(tmp_path, data, known=KnownNumberStream.of(np.array(numbers(JIRO))))
+
+    assert os.listdir(tmp_path) == ["宛先.csv"]
 
 
 def test_a_duplicate_names_the_first_row_even_if_that_one_was_excluded(tmp_path: Path) -> None:
@@ -660,8 +712,11 @@ def _first_data_line(data: bytes, small) -> int:
     known=st.one_of(st.none(), st.sets(st.sampled_from(NUMBER_POOL))),
     chunk_bytes=st.sampled_from([1, 7, 50, 1 << 20]),
     workers=st.sampled_from([1, 2]),
+    streamed=st.sampled_from([None, 128, 1 << 20]),  # the known numbers streamed; key_memory
 )
-def test_same_as_the_reference(tmp_path_factory, data, excluded, known, chunk_bytes, workers):
+def test_same_as_the_reference(
+    tmp_path_factory, data, excluded, known, chunk_bytes, workers, streamed
+):
     tmp_path = tmp_path_factory.mktemp("screen")
     try:
         read_addressee_csv(data)
@@ -672,14 +727,17 @@ def test_same_as_the_reference(tmp_path_factory, data, excluded, known, chunk_by
         return
     expected_out, expected_faults, expected_removed = reference(data, excluded, known)
     known_array = None if known is None else np.array(sorted(map(int, known)), dtype=np.int64)
+    options: dict = {"known": known_array}
+    if streamed is not None and known_array is not None:
+        options = {"known": KnownNumberStream.of(known_array[::-1]), "key_memory": streamed}
 
     report, out = screen(
         tmp_path,
         data,
         sorted(map(int, excluded)),
-        known=known_array,
         chunk_bytes=chunk_bytes,
         workers=workers,
+        **options,
     )
 
     assert out == expected_out

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
@@ -23,6 +25,7 @@ from fukaiji import audit
 from fukaiji.db.base import utc_now
 from fukaiji.intermediate.addressee_files import Encoding, clean_filename, read_addressee_csv
 from fukaiji.intermediate.addressees import unknown_here
+from fukaiji.intermediate.models import Addressee
 from fukaiji.network.models import Department, Institution
 from fukaiji.notices.errors import DestinationRejected, InvalidNotice, NoticeLocked, UnknownNotice
 from fukaiji.notices.models import (
@@ -40,6 +43,21 @@ from fukaiji.protection.service import Viewer
 
 REVIEW_REASON = "要確認 (留意すべき対象者)"
 MAX_FAULT_VALUE = 100
+
+
+def known_number_blocks(
+    session: Session, *, institution_id: int, block: int = 65_536
+) -> Iterator[np.ndarray]:
+    """The addressee numbers the institution assigned, in order, ``block`` at a time as int64
+    arrays, through a server-side cursor: a national body's 10**8 are never held at once."""
+    numbers = session.scalars(
+        select(Addressee.addressee_number)
+        .where(Addressee.institution_id == institution_id)
+        .order_by(Addressee.addressee_number)
+        .execution_options(yield_per=block)
+    )
+    for part in numbers.partitions():
+        yield np.fromiter(map(int, part), dtype=np.int64, count=len(part))
 
 
 def notice_subject(notice_id: uuid.UUID) -> str:

@@ -26,8 +26,9 @@ the first non-blank record and names the column 団体内統合宛名番号; a r
 with surrounding whitespace trimmed, and must be 15 ASCII digits; a record's row number is the
 physical line it starts on, the header line counting as 1 (line ends CRLF, LF or a lone CR, as
 Python's universal newlines split them); each bad row gets the first of: a byte that does not
-decode (only seen in decoded rows), column count differs from the header, empty, contains non-digits, not 15 digits, duplicate of an earlier good row (the
-later one is the bad row, naming the first) and, when ``known`` is given, not a number of this
+decode (only seen in decoded rows), column count differs from the header, empty, contains
+non-digits, not 15 digits, duplicate of an earlier good row (the later one is the bad row,
+naming the first) and, when ``known`` is given, not a number of this
 institution. Records whose cells are all blank carry no person: they are neither rows nor
 faults and are skipped, not copied (counted in ``blank_records``), as the small-file reader
 skips them. The header (with its BOM and any blank lines before it) and
@@ -55,28 +56,26 @@ Chunks are scanned by ``workers`` threads (numpy releases the GIL), then settled
 the calling thread (row numbers, ``known``, duplicates, faults, tallies), and written by a writer
 thread; at most ``workers + 3`` chunk buffers exist at a time.
 
-Duplicates, in bounded memory. A file of 10**8 distinct numbers does not fit in 512 MiB as a
-set, so the first pass only records each good row's (number, row) pair: in memory up to
-``key_memory`` bytes (12 bytes a row for files under 4 GiB, 16 above), beyond that spilled to
-up to 4096 partition files in ``temp_dir``, partitioned by a multiplicative hash of the number
-so that equal numbers share a partition. After the pass each partition is read back, at most
-``key_memory`` bytes at a time, and sorted (``np.sort``; the pairs are ``lexsort``-ed only when a
-number repeats), carrying a table of the numbers already seen from one slice to the next. No
-duplicate, the usual case, costs one sort of the numbers and no second pass. With duplicates,
-their rows are marked in a bitmap over the row numbers (one bit a line) and the file is screened
-a second time, which drops the later occurrences and reports them; the first pass's output is
-thrown away. The default ``key_memory`` (128 MiB) holds about 11 million rows: smaller files
-never touch the disk for this.
+Duplicates and unknown numbers, in bounded memory (``known``). A file of 10**8 distinct numbers
+does not fit in 256 MiB as a set, so the first pass only records each good row's number (8
+bytes, no row number): in memory up to ``key_memory`` bytes, beyond that spilled to up to 4096
+partition files in ``temp_dir`` by a multiplicative hash of the number, so that equal numbers
+share a partition. After the pass each partition is sorted and its neighbours compared, and,
+when the known numbers come as a ``KnownNumberStream``, anti-joined with them (partitioned by
+the same hash; see ``known``). The usual file, without repeats or unknown numbers, costs one sort
+and no second pass. Otherwise the rows are found in further passes: with repeats, one pass
+records each good row's (number, row) pair (12 bytes a row, 16 for files past 4 GiB; spilled
+and sorted in the same way) and marks the later occurrences in a bitmap over the row numbers
+(one bit a line); then the file is screened again, dropping and reporting the marked rows and
+the rows of unknown numbers; the first pass's output is thrown away.
 
 Peak memory is bounded whatever the size of the file: ``(workers + 3) * chunk_bytes`` of chunk
 buffers; per scanning thread a mask of ``chunk_bytes`` and 8 bytes per structural byte found
-(about 0.5 * ``chunk_bytes`` for a typical file, at most 8 *); ``key_memory`` (about 1.7 times
-that while a partition is analysed, after the chunk buffers are gone); the row bitmap (lines / 8
-bytes, only with duplicates); the exclusions (about 40 bytes a number) and the kept faults
-(``max_faults``). With the defaults (4 MiB chunks, 2 workers) that is some 330 MiB at 10 million
-rows, including Python, numpy and the modules fukaiji imports, and no more at 10**8 rows (the
-pairs then spill). The temporary disk use is 12 or 16 bytes a good row, only past
-``key_memory``.
+(about 0.5 * ``chunk_bytes`` for a typical file, at most 8 *); ``key_memory`` (96 MiB, about 12
+million rows before anything spills; half of it for the pairs); the row bitmap (lines / 8 bytes,
+only with duplicates); the exclusions (about 40 bytes a number), the unknown numbers (8 bytes
+each, at most ``known.MAX_UNKNOWN``) and the kept faults (``max_faults``). The temporary disk use
+is 8 bytes a good row and 8 a known number, only past ``key_memory``.
 
 Reported are all removed rows (``removed_rows``: an ``array('q')`` of row numbers, 8 bytes each,
 bounded by the exclusion list since each number is removed at most once, later occurrences
@@ -97,6 +96,7 @@ file), ``output`` (the writer and the atomic output file), ``report`` and ``scre
 functions).
 """
 
+from fukaiji.notices.stream.known import KnownNumberStream
 from fukaiji.notices.stream.reading import MAX_RECORD_BYTES
 from fukaiji.notices.stream.report import MAX_FAULTS, KnownNumbers, ScreenRejected, ScreenReport
 from fukaiji.notices.stream.screen import (
@@ -111,6 +111,7 @@ __all__ = [
     "DEFAULT_KEY_MEMORY",
     "MAX_FAULTS",
     "MAX_RECORD_BYTES",
+    "KnownNumberStream",
     "KnownNumbers",
     "ScreenRejected",
     "ScreenReport",

@@ -21,6 +21,7 @@ from fukaiji.intermediate.addressee_files import (
 )
 from fukaiji.notices.stream import reading
 from fukaiji.notices.stream.duplicates import _Duplicates, _KeyStore
+from fukaiji.notices.stream.known import _SeenKeys
 from fukaiji.notices.stream.numbers import _NumberSet
 from fukaiji.notices.stream.output import _Stretches, _Writer
 from fukaiji.notices.stream.reading import (
@@ -92,7 +93,8 @@ class _Pass:
         self.known = known
         self.strict = strict
         self.max_faults = max_faults
-        self.store: _KeyStore | None = None  # first pass: record (number, row) of good rows
+        self.seen: _SeenKeys | None = None  # first pass: the numbers of the good rows
+        self.store: _KeyStore | None = None  # with repeats: (number, row) of good rows
         self.duplicates: _Duplicates | None = None  # second pass: the rows to drop
         self.collect: list[np.ndarray] | None = None  # exclusion lists: gather the numbers
         self.tally = _Tally()
@@ -177,6 +179,8 @@ class _Pass:
         tally = self.tally
         state = scan.state
         valid = np.flatnonzero(state == _VALID)
+        if self.seen is not None and len(valid):
+            self.seen.add(scan.keys if len(valid) == len(state) else scan.keys[valid])
         if self.store is not None and len(valid):
             keys = scan.keys if len(valid) == len(state) else scan.keys[valid]
             self.store.add(keys, valid + self.line)

@@ -18,6 +18,7 @@ from fukaiji.intermediate.addressee_files import (
     summarise_faults,
 )
 from fukaiji.notices.stream.duplicates import _Duplicates, _KeyStore
+from fukaiji.notices.stream.known import KnownNumberStream, _SeenKeys
 from fukaiji.notices.stream.numbers import _as_numbers, _HashSet, _NumberSet, _sorted_unique
 from fukaiji.notices.stream.output import _Output
 from fukaiji.notices.stream.passes import _Pass
@@ -25,7 +26,7 @@ from fukaiji.notices.stream.reading import _HEAD_BYTES, _plain_layout, _read_lay
 from fukaiji.notices.stream.report import MAX_FAULTS, KnownNumbers, ScreenRejected, ScreenReport
 
 DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024
-DEFAULT_KEY_MEMORY = 128 * 1024 * 1024
+DEFAULT_KEY_MEMORY = 96 * 1024 * 1024
 
 
 def screen_file(
@@ -36,7 +37,7 @@ def screen_file(
     encoding: Encoding | str | None = None,
     column: str = ADDRESSEE_COLUMN,
     strict: bool = False,
-    known: KnownNumbers | np.ndarray | None = None,
+    known: KnownNumbers | KnownNumberStream | np.ndarray | None = None,
     progress: Callable[[int], None] | None = None,
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
     key_memory: int = DEFAULT_KEY_MEMORY,
@@ -49,13 +50,15 @@ def screen_file(
 
     ``exclusions``: addressee numbers (an int64 array as ``load_exclusions`` returns, or ints).
     ``known``: when given, a row whose number the institution did not assign is a bad row; a
-    vectorised predicate (int64 array → bool array, called on the calling thread) or an array of
-    the known numbers.
+    vectorised predicate (int64 array → bool array, called on the calling thread), an array of
+    the known numbers, or, for any number of them, a ``KnownNumberStream`` (checked after the
+    pass in bounded memory; a file with unknown numbers is then screened again).
     ``progress``: called after each chunk with the bytes of ``source`` screened so far (out of
     its size); when duplicates force a second pass, it counts from the start again.
     ``workers``: threads scanning chunks (default: the CPUs available, at most 2).
-    ``temp_dir``: where (number, row) pairs spill past ``key_memory`` (default: the system's
-    temporary directory). The output's temporary file is always next to ``destination``.
+    ``temp_dir``: where the file's numbers (and the known numbers) spill past ``key_memory``
+    (default: the system's temporary directory). The output's temporary file is always next
+    to ``destination``.
 
     Raises ``InvalidAddresseeFile`` when the file as a whole cannot be read (no such column,
     broken quoting, an undecodable byte in the header, a NUL byte), and in
@@ -67,36 +70,67 @@ def screen_file(
     if destination.exists() and os.path.samefile(source, destination):
         raise ValueError("the screened file must not replace the destination file it is read from")
     excluded = _NumberSet(_as_numbers(exclusions, "exclusions"))
+    streamed = known if isinstance(known, KnownNumberStream) else None
     predicate: KnownNumbers | None
-    if known is None or callable(known):
-        predicate = known
+    if known is None or streamed is not None or callable(known):
+        predicate = None if streamed is not None else known  # type: ignore[assignment]
     else:
         predicate = _HashSet(_as_numbers(known, "known")).contains
     workers = workers or _default_workers()
+    temp = Path(temp_dir) if temp_dir else None
     with source.open("rb", buffering=0) as file:
         size = os.fstat(file.fileno()).st_size
         layout = _read_layout(file.read(_HEAD_BYTES), size, encoding, column)
-        row_dtype = np.uint32 if size < 2**32 else np.int64
-        store = _KeyStore(key_memory, row_dtype, size, Path(temp_dir) if temp_dir else None)
+        options = {"strict": strict, "max_faults": max_faults}
         with _Output(destination, os.stat(file.fileno()).st_mode & 0o777) as output:
+            seen = _SeenKeys(key_memory, size, temp)
             try:
-                first = _Pass(layout, excluded, predicate, strict=strict, max_faults=max_faults)
-                first.store = store
+                first = _Pass(layout, excluded, predicate, **options)
+                first.seen = seen
                 tally = first.run(file, output.fd, chunk_bytes, workers, progress)
-                repeats = _Duplicates.collect(store.duplicates(), tally.last_line, max_faults)
+                repeats, unknown = seen.check(streamed)
             finally:
-                store.close()
-            if repeats is not None:
+                seen.close()
+            passes = 1
+            duplicates = None
+            if repeats:
+                passes += 1
+                store = _KeyStore(key_memory // 2, _row_dtype(size), size, temp)
+                try:
+                    collecting = _Pass(layout, excluded, None, **options)
+                    collecting.store = store
+                    collecting.run(file, None, chunk_bytes, workers, progress)
+                    duplicates = _Duplicates.collect(
+                        store.duplicates(), tally.last_line, max_faults
+                    )
+                finally:
+                    store.close()
+            if duplicates is not None or len(unknown):
+                passes += 1
                 output.restart()
-                second = _Pass(layout, excluded, predicate, strict=strict, max_faults=max_faults)
-                second.duplicates = repeats
+                again = _Pass(layout, excluded, _known_but(predicate, unknown), **options)
+                again.duplicates = duplicates
                 target = None if strict else output.fd
-                tally = second.run(file, target, chunk_bytes, workers, progress)
-            report = tally.report(layout.encoding, began, 1 if repeats is None else 2)
+                tally = again.run(file, target, chunk_bytes, workers, progress)
+            report = tally.report(layout.encoding, began, passes)
             if strict and report.fault_count:
                 raise ScreenRejected(report)
             output.commit()
     return report
+
+
+def _row_dtype(size: int) -> type:
+    return np.uint32 if size < 2**32 else np.int64
+
+
+def _known_but(predicate: KnownNumbers | None, unknown: np.ndarray) -> KnownNumbers | None:
+    """``predicate``, and not one of the ``unknown`` numbers the check after the pass found."""
+    if not len(unknown):
+        return predicate
+    others = _NumberSet(unknown)
+    if predicate is None:
+        return lambda keys: ~others.contains(keys)
+    return lambda keys: np.asarray(predicate(keys), dtype=bool) & ~others.contains(keys)
 
 
 def _default_workers() -> int:
