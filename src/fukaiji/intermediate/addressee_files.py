@@ -227,12 +227,15 @@ def read_addressee_csv(
     _check_not_utf16(data)
     _check_no_nul(data)
     chosen = detect_encoding(data, column) if encoding is None else _stated_encoding(encoding, data)
-    records = _records(_decode(data, chosen))
+    text = _decode(data, chosen)
+    records = _records(text)
     header_line, header = _header(records)
     if has_undecodable(header):
         _decode(data, chosen, errors="strict")  # names the first bad byte's offset
     index = _column_index(header, column, header_line)
-    rows, faults = _read_rows(records, len(header), index, chosen)
+    # One search of the whole text spares every record its own when nothing failed to decode.
+    undecodable = chosen if _ESCAPED.search(text) else None
+    rows, faults = _read_rows(records, len(header), index, undecodable)
     return AddresseeFile(chosen, tuple(header), rows, faults)
 
 
@@ -383,15 +386,16 @@ def _is_addressee_number(value: str) -> bool:
 
 
 def _read_rows(
-    records: Iterator[tuple[int, list[str]]], width: int, index: int, encoding: Encoding
+    records: Iterator[tuple[int, list[str]]], width: int, index: int, undecodable: Encoding | None
 ) -> tuple[tuple[AddresseeRow, ...], tuple[RowFault, ...]]:
+    """``undecodable``: the encoding, when some bytes of the text did not decode in it."""
     rows: list[AddresseeRow] = []
     faults: list[RowFault] = []
     first_rows: dict[str, int] = {}  # each good number → the row it first appeared on
     for row_number, record in records:
         value = record[index] if index < len(record) else ""
-        if has_undecodable(record):
-            faults.append(RowFault(row_number, shown_cell(value), undecodable_reason(encoding)))
+        if undecodable is not None and has_undecodable(record):
+            faults.append(RowFault(row_number, shown_cell(value), undecodable_reason(undecodable)))
             continue
         reason = _fault_of(record, width, value.strip(), first_rows)
         if reason is not None:
