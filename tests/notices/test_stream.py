@@ -758,3 +758,12 @@ def test_number_sets_answer_exactly(members: set[int], others: list[int]) -> Non
 
     assert (stream.numbers._HashSet(numbers).contains(probe) == expected).all()
     assert (stream.numbers._NumberSet(numbers).contains(probe) == expected).all()
+
+
+def test_repeated_numbers_are_made_unique_in_place_across_blocks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(stream.known, "_BLOCK", 3)
+    keys = np.array([1, 1, 1, 2, 2, 3, 4, 4, 4, 4, 5, 10**15 - 1], dtype=np.int64)
+
+    assert stream.known._unique_in_place(keys).tolist() == [1, 2, 3, 4, 5, 10**15 - 1]

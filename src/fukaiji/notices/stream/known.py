@@ -79,14 +79,13 @@ class _SeenKeys:
         self.bits = min(12, max(1, math.ceil(math.log2(max(2, 2 * most / budget)))))
 
     def add(self, keys: np.ndarray) -> None:
+        if not len(self.keys):
+            # Untouched pages cost nothing: a small file makes only its part resident, and
+            # there is never a copy to a grown array next to the old one.
+            self.keys = np.empty(self.capacity, np.int64)
         while len(keys):
             if self.held == len(self.keys):
-                if len(self.keys) == self.capacity:
-                    self._spill()
-                else:  # grow by doubling, so a small file costs little
-                    grown = np.empty(min(self.capacity, max(_BLOCK, 2 * len(self.keys))), np.int64)
-                    grown[: self.held] = self.keys[: self.held]
-                    self.keys = grown
+                self._spill()
             room = min(len(keys), len(self.keys) - self.held)
             self.keys[self.held : self.held + room] = keys[:room]
             self.held += room
@@ -120,7 +119,7 @@ class _SeenKeys:
             keys.sort()
             repeats = bool((keys[1:] == keys[:-1]).any())
             if repeats:
-                keys = _sorted_unique(keys)
+                keys = _unique_in_place(keys)
             return repeats, _unknown(keys, known.blocks() if known else None)
         self._spill()
         self.keys = np.empty(0, np.int64)
@@ -163,6 +162,22 @@ def _unknown(keys: np.ndarray, known: Iterable[np.ndarray] | None) -> np.ndarray
     unknown = keys[~found]
     _check_unknown(len(unknown))
     return unknown
+
+
+def _unique_in_place(keys: np.ndarray) -> np.ndarray:
+    """The distinct numbers of sorted ``keys``, compacted into its start a block at a time (no
+    copy of the whole array)."""
+    kept = 0
+    for at in range(0, len(keys), _BLOCK):
+        block = keys[at : at + _BLOCK]
+        first = np.ones(len(block), dtype=bool)
+        first[1:] = block[1:] != block[:-1]
+        if at:
+            first[0] = block[0] != keys[at - 1]
+        chosen = block[first]  # a copy: writing it below cannot overrun what is unread
+        keys[kept : kept + len(chosen)] = chosen
+        kept += len(chosen)
+    return keys[:kept]
 
 
 def _check_unknown(count: int) -> None:

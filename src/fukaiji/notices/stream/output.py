@@ -41,6 +41,19 @@ class _Output:
         if hasattr(os, "fchmod"):
             os.fchmod(self.fd, self.mode)
 
+    def sync_in_background(self) -> threading.Thread:
+        """Start the fsync the commit needs, so that the disk works while the numbers are
+        checked (the commit's own fsync then finds little or nothing left to write)."""
+        fd = self.fd
+
+        def sync() -> None:
+            with contextlib.suppress(OSError):  # the commit's fsync reports any error
+                os.fsync(fd)  # type: ignore[arg-type]
+
+        thread = threading.Thread(target=sync, name="fukaiji-screen-sync")
+        thread.start()
+        return thread
+
     def commit(self) -> None:
         if self.fd is None or self.path is None:
             raise RuntimeError("nothing to commit")

@@ -88,14 +88,18 @@ def screen_file(
                 first = _Pass(layout, excluded, predicate, **options)
                 first.seen = seen
                 tally = first.run(file, output.fd, chunk_bytes, workers, progress)
-                repeats, unknown = seen.check(streamed)
+                syncing = output.sync_in_background()
+                try:
+                    repeats, unknown = seen.check(streamed)
+                finally:
+                    syncing.join()
             finally:
                 seen.close()
             passes = 1
             duplicates = None
             if repeats:
                 passes += 1
-                store = _KeyStore(key_memory // 2, _row_dtype(size), size, temp)
+                store = _KeyStore(key_memory // 3, _row_dtype(size), size, temp)
                 try:
                     collecting = _Pass(layout, excluded, None, **options)
                     collecting.store = store
