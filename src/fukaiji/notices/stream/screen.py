@@ -6,6 +6,7 @@ import io
 import os
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -21,8 +22,8 @@ from fukaiji.notices.stream.duplicates import _Duplicates, _KeyStore
 from fukaiji.notices.stream.known import KnownNumberStream, _SeenKeys
 from fukaiji.notices.stream.numbers import _as_numbers, _HashSet, _NumberSet, _sorted_unique
 from fukaiji.notices.stream.output import _Output
-from fukaiji.notices.stream.passes import _Pass
-from fukaiji.notices.stream.reading import _HEAD_BYTES, _plain_layout, _read_layout
+from fukaiji.notices.stream.passes import _Pass, _Tally
+from fukaiji.notices.stream.reading import _HEAD_BYTES, _Layout, _plain_layout, _read_layout
 from fukaiji.notices.stream.report import MAX_FAULTS, KnownNumbers, ScreenRejected, ScreenReport
 
 DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024
@@ -76,51 +77,96 @@ def screen_file(
         predicate = None if streamed is not None else known  # type: ignore[assignment]
     else:
         predicate = _HashSet(_as_numbers(known, "known")).contains
-    workers = workers or _default_workers()
-    temp = Path(temp_dir) if temp_dir else None
     with source.open("rb", buffering=0) as file:
         size = os.fstat(file.fileno()).st_size
-        layout = _read_layout(file.read(_HEAD_BYTES), size, encoding, column)
-        options = {"strict": strict, "max_faults": max_faults}
+        run = _Run(
+            file=file,
+            layout=_read_layout(file.read(_HEAD_BYTES), size, encoding, column),
+            excluded=excluded,
+            strict=strict,
+            max_faults=max_faults,
+            chunk_bytes=chunk_bytes,
+            workers=workers or _default_workers(),
+            progress=progress,
+            key_memory=key_memory,
+            temp_dir=Path(temp_dir) if temp_dir else None,
+            size=size,
+        )
         with _Output(destination, os.stat(file.fileno()).st_mode & 0o777) as output:
-            seen = _SeenKeys(key_memory, size, temp)
-            try:
-                first = _Pass(layout, excluded, predicate, **options)
-                first.seen = seen
-                tally = first.run(file, output.fd, chunk_bytes, workers, progress)
-                syncing = output.sync_in_background()
-                try:
-                    repeats, unknown = seen.check(streamed)
-                finally:
-                    syncing.join()
-            finally:
-                seen.close()
+            tally, repeats, unknown = _first_pass(run, output, predicate, streamed)
             passes = 1
             duplicates = None
             if repeats:
                 passes += 1
-                store = _KeyStore(key_memory // 3, _row_dtype(size), size, temp)
-                try:
-                    collecting = _Pass(layout, excluded, None, **options)
-                    collecting.store = store
-                    collecting.run(file, None, chunk_bytes, workers, progress)
-                    duplicates = _Duplicates.collect(
-                        store.duplicates(), tally.last_line, max_faults
-                    )
-                finally:
-                    store.close()
+                duplicates = _find_duplicates(run, tally.last_line)
             if duplicates is not None or len(unknown):
                 passes += 1
                 output.restart()
-                again = _Pass(layout, excluded, _known_but(predicate, unknown), **options)
+                again = run.new_pass(_known_but(predicate, unknown))
                 again.duplicates = duplicates
-                target = None if strict else output.fd
-                tally = again.run(file, target, chunk_bytes, workers, progress)
-            report = tally.report(layout.encoding, began, passes)
+                tally = run.through(again, None if strict else output.fd)
+            report = tally.report(run.layout.encoding, began, passes)
             if strict and report.fault_count:
                 raise ScreenRejected(report)
             output.commit()
     return report
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every pass over one file shares."""
+
+    file: BinaryIO
+    layout: _Layout
+    excluded: _NumberSet
+    strict: bool
+    max_faults: int
+    chunk_bytes: int
+    workers: int
+    progress: Callable[[int], None] | None
+    key_memory: int
+    temp_dir: Path | None
+    size: int
+
+    def new_pass(self, known: KnownNumbers | None) -> _Pass:
+        return _Pass(
+            self.layout, self.excluded, known, strict=self.strict, max_faults=self.max_faults
+        )
+
+    def through(self, screen: _Pass, fd: int | None) -> _Tally:
+        return screen.run(self.file, fd, self.chunk_bytes, self.workers, self.progress)
+
+
+def _first_pass(
+    run: _Run, output: _Output, predicate: KnownNumbers | None, known: KnownNumberStream | None
+) -> tuple[_Tally, bool, np.ndarray]:
+    """Screen the file once, keeping the good rows' numbers; then whether any repeats and which
+    are unknown, while the output is being synced."""
+    seen = _SeenKeys(run.key_memory, run.size, run.temp_dir)
+    try:
+        first = run.new_pass(predicate)
+        first.seen = seen
+        tally = run.through(first, output.fd)
+        syncing = output.sync_in_background()
+        try:
+            repeats, unknown = seen.check(known)
+        finally:
+            syncing.join()
+    finally:
+        seen.close()
+    return tally, repeats, unknown
+
+
+def _find_duplicates(run: _Run, last_line: int) -> _Duplicates | None:
+    """A pass that only records (number, row) pairs, to mark the later occurrences."""
+    store = _KeyStore(run.key_memory // 3, _row_dtype(run.size), run.size, run.temp_dir)
+    try:
+        collecting = run.new_pass(None)
+        collecting.store = store
+        run.through(collecting, None)
+        return _Duplicates.collect(store.duplicates(), last_line, run.max_faults)
+    finally:
+        store.close()
 
 
 def _row_dtype(size: int) -> type:
