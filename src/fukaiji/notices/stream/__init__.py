@@ -71,7 +71,7 @@ the rows of unknown numbers; the first pass's output is thrown away.
 
 Peak memory is bounded whatever the size of the file: ``(workers + 3) * chunk_bytes`` of chunk
 buffers; per scanning thread a mask of ``chunk_bytes`` and 8 bytes per structural byte found
-(about 0.5 * ``chunk_bytes`` for a typical file, at most 8 *); ``key_memory`` (96 MiB, about 12
+(about 0.5 * ``chunk_bytes`` for a typical file, at most 8 *); ``key_memory`` (64 MiB, about 8
 million rows before anything spills; a third of it for the pairs); the row bitmap (lines / 8 bytes,
 only with duplicates); the exclusions (about 40 bytes a number), the unknown numbers (8 bytes
 each, at most ``known.MAX_UNKNOWN``) and the kept faults (``max_faults``). The temporary disk use

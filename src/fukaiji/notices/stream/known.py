@@ -35,6 +35,8 @@ _U64 = np.uint64
 _GOLDEN = _U64(0x9E3779B97F4A7C15)
 # Numbers partitioned or joined at a time: a few MiB of temporaries, whatever the sizes.
 _BLOCK = 1 << 20
+# Numbers sorted into partitions at a time: the sort's temporaries stay at a few MiB.
+_SPILL_BLOCK = 1 << 18
 MAX_UNKNOWN = 4_000_000
 
 
@@ -97,8 +99,8 @@ class _SeenKeys:
     def _write_partitions(self, keys: np.ndarray, suffix: str) -> None:
         if self.directory is None:
             self.directory = Path(tempfile.mkdtemp(prefix="fukaiji-seen-", dir=self.temp_dir))
-        for at in range(0, len(keys), _BLOCK):
-            block = keys[at : at + _BLOCK]
+        for at in range(0, len(keys), _SPILL_BLOCK):
+            block = keys[at : at + _SPILL_BLOCK]
             part = self._partition_of(block)
             order = np.argsort(part, kind="stable")
             bounds = np.searchsorted(part[order], np.arange((1 << self.bits) + 1))

@@ -27,7 +27,7 @@ from fukaiji.notices.stream.reading import _HEAD_BYTES, _Layout, _plain_layout, 
 from fukaiji.notices.stream.report import MAX_FAULTS, KnownNumbers, ScreenRejected, ScreenReport
 
 DEFAULT_CHUNK_BYTES = 4 * 1024 * 1024
-DEFAULT_KEY_MEMORY = 96 * 1024 * 1024
+DEFAULT_KEY_MEMORY = 64 * 1024 * 1024
 
 
 def screen_file(
