@@ -18,14 +18,18 @@ is its own (``VmHWM`` of that process, which it reports itself):
   ``encodings`` extension, which it must download (not possible offline); so for CP932 it is
   measured as what a user would have to do: convert the file to UTF-8 (Python's cp932 codec,
   streamed), anti-join, convert the result back to CP932. The note column says so;
-* pandas: ``read_csv(dtype=str, encoding=...)``, ``isin``, ``to_csv(encoding=...)``.
+* pandas: ``read_csv(dtype=str, encoding=...)``, ``isin``, ``to_csv(encoding=...)``;
+* fukaiji-known (only when named in ``--tools``): fukaiji with the institution's known numbers
+  (all of the file's, shuffled) streamed a block at a time from a raw int64 file, as the CLI
+  streams them from the database; its peak memory is that of the known-numbers check.
 
 Rows per second are the destination file's rows divided by the seconds the tool took inside its
 process, from reading the exclusion list to the output closed (interpreter start and imports not
 counted; they are shown as "wall"). With ``--repeat N`` the fastest of N runs is reported (the
 peak memory is the highest). The last line with ``--json`` is, for example,
 ``{"fukaiji": {"utf8": {"rows_per_s": ..., "peak_rss_mib": ..., ...}, "cp932": {...}},
-"duckdb": {...}, "pandas": {...}}``.
+"duckdb": {...}, "pandas": {...}, "rows": ..., "ratios": {"utf8": ..., "cp932": ...}}``
+(ratios: fukaiji's rows per second over DuckDB's).
 """
 
 from __future__ import annotations
@@ -49,7 +53,8 @@ from rich.table import Table
 COLUMN = "団体内統合宛名番号"
 HEADER = f"{COLUMN},氏名,住所,生年月日"
 ENCODINGS = {"utf8": "utf-8", "cp932": "cp932"}
-TOOLS = ("fukaiji", "duckdb", "pandas")
+TOOLS = ("fukaiji", "fukaiji-known", "duckdb", "pandas")
+KNOWN_BLOCK = 1 << 20
 CONVERT_BYTES = 16 * 1024 * 1024
 
 console = Console(stderr=True)
@@ -183,6 +188,10 @@ def generate(directory: Path, rows: int, excluded: int, encodings: list[str], se
                 data[starts[: len(keys), None] + np.arange(15)] = _digits(keys)
                 end = starts[len(keys)] if len(keys) < len(starts) else len(data)
                 out.write(data[:end].tobytes())
+    # The institution's known numbers for fukaiji-known: the file's, in another order.
+    numbers[np.random.default_rng(seed + 2).permutation(len(numbers))].tofile(
+        directory / f"known-{rows}.bin"
+    )
     chosen = np.sort(numbers[rng.choice(rows, size=min(excluded, rows), replace=False)])
     exclusions = directory / f"exclusions-{rows}-{len(chosen)}.csv"
     exclusions.write_bytes(
@@ -242,6 +251,27 @@ def run_fukaiji(source: Path, exclusions: Path, output: Path, encoding: str) -> 
     return report.kept
 
 
+def run_fukaiji_known(source: Path, exclusions: Path, output: Path, encoding: str) -> int:
+    """As ``run_fukaiji``, with the institution's known numbers (every number of the file, in
+    another order) streamed from a raw int64 file a block at a time, as the CLI streams them
+    from the database: the check must stay in bounded memory whatever their number."""
+    from fukaiji.notices.stream import KnownNumberStream, load_exclusions, screen_file
+
+    known_file = next(source.parent.glob("known-*.bin"))
+
+    def blocks():
+        count = known_file.stat().st_size // 8
+        for at in range(0, count, KNOWN_BLOCK):
+            yield np.fromfile(known_file, dtype=np.int64, count=KNOWN_BLOCK, offset=at * 8)
+
+    report = screen_file(
+        source, output, load_exclusions(exclusions), known=KnownNumberStream(blocks)
+    )
+    if report.fault_count:
+        raise RuntimeError(f"{report.fault_count} rows reported unknown")
+    return report.kept
+
+
 def run_duckdb(source: Path, exclusions: Path, output: Path, encoding: str) -> int:
     import duckdb
 
@@ -284,13 +314,23 @@ def run_pandas(source: Path, exclusions: Path, output: Path, encoding: str) -> i
     return len(kept)
 
 
-RUNNERS = {"fukaiji": run_fukaiji, "duckdb": run_duckdb, "pandas": run_pandas}
+RUNNERS = {
+    "fukaiji": run_fukaiji,
+    "fukaiji-known": run_fukaiji_known,
+    "duckdb": run_duckdb,
+    "pandas": run_pandas,
+}
 NOTES = {
     ("duckdb", "cp932"): "no CP932 reader offline: cp932→utf-8, anti-join, utf-8→cp932",
 }
 
 
-IMPORTS = {"fukaiji": "fukaiji.notices.stream", "duckdb": "duckdb", "pandas": "pandas"}
+IMPORTS = {
+    "fukaiji": "fukaiji.notices.stream",
+    "fukaiji-known": "fukaiji.notices.stream",
+    "duckdb": "duckdb",
+    "pandas": "pandas",
+}
 
 
 def child(arguments: argparse.Namespace) -> None:
@@ -371,7 +411,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--exclusions", type=int, default=200_000)
-    parser.add_argument("--tools", default=",".join(TOOLS))
+    parser.add_argument("--tools", default="fukaiji,duckdb,pandas", help=",".join(TOOLS))
     parser.add_argument("--encodings", default=",".join(ENCODINGS))
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--dir", type=Path, help="where the files go (default: a temporary one)")
@@ -436,6 +476,8 @@ def main() -> None:
             results.setdefault(tool, {})[key] = entry
         _print_table(results, files)
         if arguments.json:
+            results["rows"] = files.rows  # type: ignore[assignment]
+            results["ratios"] = _ratios(results)  # type: ignore[assignment]
             print(json.dumps(results, ensure_ascii=False))
     finally:
         if not arguments.keep:
@@ -446,8 +488,22 @@ def main() -> None:
                     path.unlink(missing_ok=True)
 
 
+def _ratios(results: dict[str, dict[str, dict[str, object]]]) -> dict[str, float]:
+    """fukaiji's rows per second over DuckDB's, per encoding."""
+    ours, theirs = results.get("fukaiji", {}), results.get("duckdb", {})
+    return {
+        key: round(float(ours[key]["rows_per_s"]) / float(theirs[key]["rows_per_s"]), 2)  # type: ignore[arg-type]
+        for key in ours
+        if key in theirs
+    }
+
+
 def files_in(work: Path, rows: int) -> list[Path]:
-    return [*work.glob(f"destination-{rows}-*.csv"), *work.glob(f"exclusions-{rows}-*.csv")]
+    return [
+        *work.glob(f"destination-{rows}-*.csv"),
+        *work.glob(f"exclusions-{rows}-*.csv"),
+        *work.glob(f"known-{rows}.bin"),
+    ]
 
 
 def _identical(entry: dict[str, object]) -> str:

@@ -26,6 +26,7 @@ import csv
 import io
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -58,7 +59,9 @@ from fukaiji.intermediate.addressee_files import (
     AddresseeFile,
     Encoding,
     InvalidAddresseeFile,
+    has_undecodable,
     read_addressee_csv,
+    shown_cell,
 )
 from fukaiji.intermediate.addressees import UNKNOWN_HERE
 from fukaiji.network.errors import InvalidLegalBasisTable
@@ -168,10 +171,14 @@ class Built:
 
 
 def classify(
-    records: list[tuple[int, tuple[str, ...]]], width: int, index: int
+    records: list[tuple[int, tuple[str, ...]]],
+    width: int,
+    index: int,
+    decoded: Callable[[int], bool] = lambda _line: True,
 ) -> tuple[Expected, ...]:
     """The documented rules (addressee_files' docstring), written out again: the first fault
-    of column count, empty, non-digits, length, duplicate of an earlier good row."""
+    of a byte that does not decode (in a record that is ``decoded``), column count, empty,
+    non-digits, length, duplicate of an earlier good row."""
     expected: list[Expected] = []
     first: dict[str, int] = {}
     for line, cells in records:
@@ -180,7 +187,10 @@ def classify(
         value = cells[index] if index < len(cells) else ""
         number = value.strip()
         kind: tuple = ()
-        if len(cells) != width:
+        if has_undecodable(list(cells)) and decoded(line):
+            kind = ("undecodable",)
+            value = shown_cell(value)
+        elif len(cells) != width:
             kind = ("columns", len(cells), width)
         elif not number:
             kind = ("empty",)
@@ -204,6 +214,7 @@ _KINDS = [
     (re.compile(r"\(contains non-digits\)$"), "non-digits"),
     (re.compile(r"\(not 15 digits: (\d+) digits\)$"), "length"),
     (re.compile(r"\(duplicate of row (\d+)\)$"), "duplicate"),
+    (re.compile(r"として読めないバイトを含みます"), "undecodable"),
 ]
 
 
@@ -385,7 +396,9 @@ def stdlib_records(data: bytes, encoding: Encoding) -> list[tuple[int, tuple[str
 def check_read(read: AddresseeFile, data: bytes) -> None:
     """What every successful read must satisfy, whatever the file."""
     body = data[3:] if read.encoding is Encoding.UTF8_BOM else data
-    body.decode("cp932" if read.encoding is Encoding.CP932 else "utf-8")  # decodes strictly
+    undecodable = {f.row_number for f in read.faults if kind_of(f.reason) == ("undecodable",)}
+    if not undecodable:
+        body.decode("cp932" if read.encoding is Encoding.CP932 else "utf-8")  # decodes strictly
     assert [cell.strip() for cell in read.header].count(ADDRESSEE_COLUMN) == 1
     index = [cell.strip() for cell in read.header].index(ADDRESSEE_COLUMN)
     numbers = [row.addressee_number for row in read.rows]
@@ -411,9 +424,11 @@ def check_read(read: AddresseeFile, data: bytes) -> None:
     assert sorted(lines) == sorted(by_line)
     for row in read.rows:
         assert by_line[row.row_number] == row.fields
+        assert not has_undecodable(list(row.fields))
     for fault in read.faults:
         cells = by_line[fault.row_number]
-        assert fault.value == (cells[index] if index < len(cells) else "")
+        assert fault.value == shown_cell(cells[index] if index < len(cells) else "")
+        assert (fault.row_number in undecodable) == has_undecodable(list(cells))
     assert min(lines, default=header_line + 1) > header_line
 
 
@@ -558,7 +573,21 @@ def stream_reference(
     header_end = next(end for line, _, end in records if line == header_line)
     index = [cell.strip() for cell in header].index(ADDRESSEE_COLUMN)
     data_records = [(line, cells) for line, cells, _ in records if line > header_line]
-    expected = classify(data_records, len(header), index)
+    spans = {line: end for line, _, end in records}
+
+    def decoded(line: int) -> bool:
+        """Whether the stream decodes the record: all but its fast path's lines, one physical
+        line of the header's cell count, no quote, the number cell exactly 15 ASCII digits."""
+        raw = lines[line - 1].rstrip(b"\r\n")
+        cells = raw.split(b",")
+        return (
+            spans[line] != line
+            or b'"' in raw
+            or len(cells) != len(header)
+            or re.fullmatch(rb"[0-9]{15}", cells[index]) is None
+        )
+
+    expected = classify(data_records, len(header), index, decoded)
     dropped: set[int] = set()
     faults = [(item.line, item.value, item.kind) for item in expected if item.number is None]
     dropped.update(item.line for item in expected if item.number is None)
@@ -573,8 +602,8 @@ def stream_reference(
             removed.append(item.line)
             dropped.add(item.line)
     out = lines[:header_end]
-    for line, _cells, end in records:
-        if line > header_line and line not in dropped:
+    for line, cells, end in records:
+        if line > header_line and line not in dropped and not blank(cells):
             out.extend(lines[line - 1 : end])
     return b"".join(out), sorted(faults), sorted(removed)
 
@@ -702,37 +731,42 @@ BIG_FILE = (
     where=st.floats(0.85, 0.99),
     chunk_bytes=st.sampled_from([4096, 1 << 20]),
 )
-def test_damage_past_the_first_mib_refuses_the_file_as_the_small_reader_does(
+def test_damage_past_the_first_mib_is_judged_as_the_small_reader_judges_it(
     tmp_path_factory, damage, where, chunk_bytes
 ) -> None:
     """The stream reads its head (1 MiB) at once and the rest in chunks: damage in the rest must
-    refuse the file as surely, with the same words, and leave nothing behind."""
+    refuse the file as surely, with the same words, and leave nothing behind; a byte that does
+    not decode is a fault of its row only (the header chose the encoding)."""
     stream = _stream()
     body = BIG_FILE
     assert 0.85 * len(body) > 1024 * 1024  # past the head
     at = int(where * len(body))
     at = body.index(b"\r\n", at) + 2 + 16  # inside the name cell of a row
+    row = body[:at].count(b"\n") + 1
     data = body[:at] + damage + body[at:]
     directory = tmp_path_factory.mktemp("big")
     source, destination = directory / "宛先.csv", directory / "screened.csv"
     source.write_bytes(data)
-    with pytest.raises(InvalidAddresseeFile) as small:
-        read_addressee_csv(data)
+    if damage in (b"\x00", b'"'):
+        with pytest.raises(InvalidAddresseeFile) as small:
+            read_addressee_csv(data)
+        with pytest.raises(InvalidAddresseeFile) as refused:
+            stream.screen_file(source, destination, [], chunk_bytes=chunk_bytes)
+        nothing_left_behind(directory, source, destination, None)
+        check_refusal(refused.value)
+        assert refused.value.message == small.value.message
+        return
+    read = read_addressee_csv(data)
+    assert read.faults[0].row_number == row
+    assert kind_of(read.faults[0].reason) == ("undecodable",)
+    report = stream.screen_file(source, destination, [], chunk_bytes=chunk_bytes)
     if damage == b"\xff":
-        # An undecodable byte in a cell the stream never decodes: taken, copied byte for byte.
-        report = stream.screen_file(source, destination, [], chunk_bytes=chunk_bytes)
+        # In a cell the stream never decodes: taken, copied byte for byte.
         assert (report.rows, report.kept, report.fault_count) == (BIG_ROWS, BIG_ROWS, 0)
         assert destination.read_bytes() == data
-        return
-    with pytest.raises(InvalidAddresseeFile) as refused:
-        stream.screen_file(source, destination, [], chunk_bytes=chunk_bytes)
-    nothing_left_behind(directory, source, destination, None)
-    check_refusal(refused.value)
-    if damage == b"\x81\x0a":
-        # The head decided UTF-8, so the stream names the bad byte rather than both encodings.
-        assert f"byte offset {at}" in refused.value.message
-    else:
-        assert refused.value.message == small.value.message
+    else:  # the line end split the row: both halves are decoded, and both are bad rows
+        assert report.faults == list(read.faults)
+        assert len(report.faults) == 2
 
 
 @fuzz(150)
@@ -787,7 +821,7 @@ def test_a_huge_cell_is_treated_alike_quoted_or_not_by_both_readers(tmp_path: Pa
     """A 1 MiB 備考 cell in an otherwise good file. The small reader refuses it ("broken CSV
     quoting", from csv's 128 KiB field limit); the stream takes it when the cell is unquoted
     (its fast path never calls csv) and refuses it when the cell is quoted. One file, three
-    answers: the rules are meant to be the same (stream.py's docstring)."""
+    answers: the rules are meant to be the same (the docstring of fukaiji.notices.stream)."""
     stream = _stream()
     outcomes = {}
     for name, cell in [("unquoted", "名" * size), ("quoted", '"' + "名" * size + ',"')]:

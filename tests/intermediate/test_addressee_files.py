@@ -93,9 +93,24 @@ def test_half_width_katakana_alone_can_pass_as_utf8_so_the_encoding_may_be_state
     assert read.rows[0].fields == ("012345678901234", "ﾂｱ")
 
 
-def test_stated_encoding_that_does_not_decode_names_it_and_the_offset() -> None:
-    prefix = b"no,name\r\n012345678901234,"
-    data = prefix + "山田".encode("cp932")
+def test_a_row_the_stated_encoding_cannot_decode_is_a_bad_row_of_its_own() -> None:
+    data = b"no,name\r\n012345678901234," + "山田".encode("cp932") + b"\r\n111111111111111,x"
+
+    read = read_addressee_csv(data, encoding=Encoding.UTF8, column="no")
+
+    assert read.addressee_numbers == ("111111111111111",)
+    assert read.faults == (
+        RowFault(
+            2,
+            "012345678901234",
+            "UTF-8 として読めないバイトを含みます。この行を保存し直してください",
+        ),
+    )
+
+
+def test_a_header_the_stated_encoding_cannot_decode_names_it_and_the_offset() -> None:
+    prefix = b"no,"
+    data = prefix + "氏名".encode("cp932") + b"\r\n012345678901234,x"
 
     error = refusal(data, encoding=Encoding.UTF8, column="no")
 
@@ -105,11 +120,26 @@ def test_stated_encoding_that_does_not_decode_names_it_and_the_offset() -> None:
 
 
 def test_offset_after_a_bom_counts_from_the_first_byte_of_the_file() -> None:
-    data = b"\xef\xbb\xbfno\r\n\xff"
+    data = b"\xef\xbb\xbfno,\xff\r\n"
 
     error = refusal(data, column="no")
 
-    assert "byte offset 7" in error.message
+    assert "byte offset 6" in error.message
+
+
+def test_a_broken_cp932_byte_in_a_name_is_a_fault_of_that_row_only() -> None:
+    """The header names the column in CP932, so the file is CP932 whatever a row holds; the
+    row with the broken byte (a lead byte cut off before the comma) is the only bad one."""
+    good = csv_bytes(HANAKO, ICHIRO, encoding="cp932")
+    broken = b"222222222222222," + "山田".encode("cp932") + b"\x82,x\r\n"
+    data = good + broken
+
+    read = read_addressee_csv(data)
+
+    assert read.encoding is Encoding.CP932
+    assert read.addressee_numbers == (HANAKO[0], ICHIRO[0])
+    assert [(fault.row_number, fault.value) for fault in read.faults] == [(4, "222222222222222")]
+    assert "CP932" in read.faults[0].reason
 
 
 @pytest.mark.parametrize("stated", ["utf-8", "UTF8", "utf-8-sig", Encoding.UTF8])

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from fukaiji.audit.models import AuditEntry
 from fukaiji.notices import jobs, service
 from fukaiji.notices.errors import DestinationRejected, NoticeLocked
-from fukaiji.notices.models import DestinationFile
+from fukaiji.notices.models import DestinationFile, DestinationRow
 
 
 def _notice(office):
@@ -87,3 +87,37 @@ def test_once_sending_starts_the_file_cannot_change(office) -> None:
         )  # fmt: skip
     with pytest.raises(NoticeLocked):
         jobs.start_sending(office.session, notice=notice, sender=office.sender)
+
+
+def test_attach_stores_every_row_and_fault_in_chunks_with_their_row_numbers(
+    office, monkeypatch
+) -> None:
+    """Rows go in by bulk inserts a chunk at a time (three rows here, to cross chunks); blank
+    lines are skipped, a broken CP932 byte is a fault of its row only, unknown numbers are
+    found by one join."""
+    monkeypatch.setattr(service, "INSERT_CHUNK", 3)
+    numbers = [office.resident(f"住民{i}", with_folder=False)[1] for i in range(7)]
+    notice = _notice(office)
+    lines = [f"{number},大阪　太郎\r\n".encode("cp932") for number in numbers]
+    lines.insert(3, b"\r\n")  # a blank line inside the data
+    lines.insert(5, "123456789012345,山田".encode("cp932") + b"\x82\r\n")  # broken name
+    lines.append(f"{'9' * 15},不明\r\n".encode("cp932"))
+    data = "団体内統合宛名番号,氏名\r\n".encode("cp932") + b"".join(lines)
+
+    report = service.attach_destination(
+        office.session, notice=notice, sender=office.sender, data=data, filename="a.csv"
+    )
+
+    assert (report.rows, report.faults, report.encoding.value) == (7, 2, "cp932")
+    file = service.destination_of(office.session, notice)
+    stored = office.session.execute(
+        select(DestinationRow.row_number, DestinationRow.addressee_number, DestinationRow.removed)
+        .where(DestinationRow.file_id == file.id)
+        .order_by(DestinationRow.row_number)
+    ).all()
+    assert stored == [
+        (row, n, False) for row, n in zip([2, 3, 4, 6, 8, 9, 10], numbers, strict=True)
+    ]
+    faults = service.destination_faults(office.session, notice=notice)
+    assert [(f.row_number, f.value) for f in faults] == [(7, "123456789012345"), (11, "9" * 15)]
+    assert "CP932" in faults[0].reason

@@ -30,6 +30,7 @@ from fukaiji.intermediate.addressee_files import (
 from fukaiji.intermediate.addressees import UNKNOWN_HERE
 from fukaiji.notices import stream
 from fukaiji.notices.stream import (
+    KnownNumberStream,
     ScreenRejected,
     ScreenReport,
     load_exclusions,
@@ -47,7 +48,8 @@ ENCODINGS = ["utf-8", "utf-8-sig", "cp932"]
 
 def csv_bytes(*records, encoding: str = "utf-8", header=HEADER, newline: str = "\r\n") -> bytes:
     buffer = io.StringIO(newline="")
-    csv.writer(buffer, lineterminator=newline).writerows([header, *records])
+    rows = list(records) if header is None else [header, *records]
+    csv.writer(buffer, lineterminator=newline).writerows(rows)
     return buffer.getvalue().encode(encoding)
 
 
@@ -174,16 +176,26 @@ def test_a_quoted_addressee_cell_is_read(tmp_path: Path) -> None:
     assert report.kept == 1
 
 
-def test_blank_records_are_neither_rows_nor_faults_and_stay(tmp_path: Path) -> None:
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_blank_records_in_the_data_are_skipped_as_the_small_reader_skips_them(
+    tmp_path: Path, encoding: str
+) -> None:
     data = (
-        f"\r\n{ADDRESSEE_COLUMN},氏名\r\n\r\n{HANAKO[0]},山田\r\n,\r\n , 　\r\n{ICHIRO[0]},髙橋\r\n"
-    ).encode()
+        f"\r\n{ADDRESSEE_COLUMN},氏名\r\n\r\n{HANAKO[0]},山田\r\n,\r\n , 　\r\n"
+        f"{JIRO[0]},佐藤\r\n{ICHIRO[0]},髙橋\r\n\r\n"
+    ).encode(encoding)
+    lines = lines_of(data)
 
     report, out = screen(tmp_path, data, numbers(ICHIRO))
 
-    assert out == b"".join(lines_of(data)[:6])
-    assert (report.rows, report.kept, report.removed) == (2, 1, 1)
-    assert report.removed_rows == array("q", [7])  # the header is on line 2
+    # The blank line before the header stays with it; those in the data are not copied.
+    assert out == lines[0] + lines[1] + lines[3] + lines[6]
+    assert (report.rows, report.kept, report.removed, report.fault_count) == (3, 2, 1, 0)
+    assert report.blank_records == 4
+    assert report.removed_rows == array("q", [8])  # the header is on line 2
+    small = read_addressee_csv(data)
+    assert [row.row_number for row in small.rows] == [4, 7, 8]
+    assert small.faults == ()
 
 
 def test_whitespace_around_a_number_is_trimmed_as_the_small_reader_does(tmp_path: Path) -> None:
@@ -220,7 +232,7 @@ def test_each_kind_of_bad_row_is_reported_at_its_row_and_not_copied(tmp_path: Pa
     assert "duplicate of row 2" in report.faults[4].reason
     assert report.fault_count == 7
     assert out == b"".join(lines_of(data)[i] for i in (0, 1, 8))
-    assert report.passes == 2  # the duplicate was found after the first pass
+    assert report.passes == 3  # found after the first pass; one more to find its rows
 
 
 def test_unknown_numbers_are_faults_when_known_is_given(tmp_path: Path) -> None:
@@ -232,6 +244,57 @@ def test_unknown_numbers_are_faults_when_known_is_given(tmp_path: Path) -> None:
         assert report.faults == [RowFault(3, ICHIRO[0], UNKNOWN_HERE)]
         assert report.removed_rows == array("q", [4])
         assert out == b"".join(lines_of(data)[:2])
+
+
+EDGES = [0, 1, 10**14, 10**15 - 2, 10**15 - 1]
+
+
+@pytest.mark.parametrize("key_memory", [128, 1 << 20], ids=["spilled", "in-memory"])
+def test_known_numbers_streamed_in_blocks_are_checked_exactly(
+    tmp_path: Path, key_memory: int
+) -> None:
+    """The known numbers as a stream (unsorted, in blocks, one of them repeated): the numbers
+    at the edges of the range are found, those next to them are not."""
+    known = [*EDGES, 123456789012345, 222222222222222]
+    in_file = [*EDGES, 3, 10**15 - 3, 123456789012345, 123456789012346, *range(7000, 7200)]
+    records = [(f"{number:015d}", "x") for number in in_file]
+    data = csv_bytes(*records, header=(ADDRESSEE_COLUMN, "氏名"))
+    blocks = [np.array(known[::2]), np.array(known[1::2]), np.array(known[:1])]
+    stream_of_known = KnownNumberStream(lambda: iter(blocks))
+
+    report, out = screen(tmp_path, data, [10**15 - 1], known=stream_of_known, key_memory=key_memory)
+
+    unknown = [3, 10**15 - 3, 123456789012346, *range(7000, 7200)]
+    assert [fault.value for fault in report.faults] == [f"{n:015d}" for n in unknown]
+    assert {fault.reason for fault in report.faults} == {UNKNOWN_HERE}
+    assert report.removed_rows.tolist() == [2 + in_file.index(10**15 - 1)]
+    kept = [n for n in in_file if n in known and n != 10**15 - 1]
+    assert report.kept == len(kept) and report.passes == 2
+    lines = lines_of(data)
+    assert out == lines[0] + b"".join(line for line in lines[1:] if int(line[:15]) in kept)
+
+
+def test_known_numbers_all_known_take_one_pass(tmp_path: Path) -> None:
+    data = csv_bytes(HANAKO, ICHIRO, JIRO)
+
+    report, out = screen(
+        tmp_path, data, known=KnownNumberStream.of(np.array(numbers(JIRO, ICHIRO, HANAKO)))
+    )
+
+    assert (report.kept, report.fault_count, report.passes) == (3, 0, 1)
+    assert out == data
+
+
+def test_too_many_unknown_numbers_refuse_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stream.known, "MAX_UNKNOWN", 1)
+    data = csv_bytes(HANAKO, ICHIRO, JIRO)
+
+    with pytest.raises(InvalidAddresseeFile, match="この機関の宛名番号ではない番号が 1 件以上"):
+        screen(tmp_path, data, known=KnownNumberStream.of(np.array(numbers(JIRO))))
+
+    assert os.listdir(tmp_path) == ["宛先.csv"]
 
 
 def test_a_duplicate_names_the_first_row_even_if_that_one_was_excluded(tmp_path: Path) -> None:
@@ -260,16 +323,18 @@ def test_duplicates_are_found_across_spilled_partitions(
     small = read_addressee_csv(data)
     excluded = pool[:100]
     spills = []
-    spill = stream._KeyStore._spill
-    monkeypatch.setattr(stream._KeyStore, "_spill", lambda store: spills.append(spill(store)))
+    spill = stream.duplicates._KeyStore._spill
+    monkeypatch.setattr(
+        stream.duplicates._KeyStore, "_spill", lambda store: spills.append(spill(store))
+    )
     if partition_bits is not None:  # few partitions, each read back in several slices
-        init = stream._KeyStore.__init__
+        init = stream.duplicates._KeyStore.__init__
 
         def few_partitions(store, *args) -> None:
             init(store, *args)
             store.bits = partition_bits
 
-        monkeypatch.setattr(stream._KeyStore, "__init__", few_partitions)
+        monkeypatch.setattr(stream.duplicates._KeyStore, "__init__", few_partitions)
 
     # Room for 2,048 (number, row) pairs: they spill to partition files again and again.
     report, out = screen(
@@ -292,7 +357,7 @@ def test_a_failed_write_leaves_nothing_behind(
     def full(fd, pieces):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(stream.os, "writev", full)
+    monkeypatch.setattr(stream.output.os, "writev", full)
     data = csv_bytes(*[(f"{n:015d}", "山田", "大阪") for n in range(1, 3000)])
 
     with pytest.raises(OSError, match="No space left"):
@@ -377,17 +442,50 @@ def test_faults_of_the_whole_file_refuse_it(tmp_path: Path, data: bytes, words: 
     assert os.listdir(tmp_path) == ["宛先.csv"]
 
 
-def test_an_undecodable_byte_in_a_row_that_must_be_decoded_names_its_offset(
-    tmp_path: Path,
-) -> None:
+def test_an_undecodable_byte_in_a_decoded_row_is_a_fault_of_that_row(tmp_path: Path) -> None:
     prefix = f"{ADDRESSEE_COLUMN},氏名\r\n{HANAKO[0]},山田\r\n".encode()
     data = prefix + b"12345\xff,x\r\n"  # not a number, so the row is decoded to report it
 
-    with pytest.raises(InvalidAddresseeFile) as caught:
-        screen(tmp_path, data)
+    report, out = screen(tmp_path, data)
 
-    assert f"byte offset {len(prefix) + 5}" in caught.value.message
+    assert out == prefix
+    assert report.faults == list(read_addressee_csv(data).faults)
+    assert [(fault.row_number, fault.value) for fault in report.faults] == [(3, "12345\ufffd")]
+    assert "UTF-8" in report.faults[0].reason
+
+
+def test_an_undecodable_byte_in_the_header_names_its_offset(tmp_path: Path) -> None:
+    prefix = f"{ADDRESSEE_COLUMN},".encode()
+    data = prefix + b"\xff\r\n" + f"{HANAKO[0]},x\r\n".encode()
+
+    with pytest.raises(InvalidAddresseeFile) as caught:
+        screen(tmp_path, data, encoding="utf-8")
+
+    assert f"byte offset {len(prefix)}" in caught.value.message
     assert caught.value.field == "文字コード"
+
+
+def cp932_with_a_broken_name() -> tuple[bytes, int]:
+    """A CP932 file whose third row has a name cut off after a lead byte (0x82 before the
+    comma), as a careless edit leaves it. The row quotes its number, so the screen decodes it:
+    a row the fast path takes is copied without its other columns being interpreted."""
+    good = csv_bytes(HANAKO, ICHIRO, encoding="cp932")
+    broken = b'"222222222222222",' + "山田".encode("cp932") + b"\x82,x\r\n"
+    return good + broken + csv_bytes(JIRO, header=None, encoding="cp932"), 4
+
+
+def test_a_broken_cp932_byte_no_longer_refuses_the_file(tmp_path: Path) -> None:
+    data, broken_row = cp932_with_a_broken_name()
+    lines = lines_of(data)
+
+    report, out = screen(tmp_path, data, numbers(ICHIRO))  # no encoding stated
+
+    assert report.encoding is Encoding.CP932
+    assert out == lines[0] + lines[1] + lines[4]
+    assert [fault.row_number for fault in report.faults] == [broken_row]
+    assert "CP932" in report.faults[0].reason
+    assert report.faults == list(read_addressee_csv(data).faults)
+    assert (report.kept, report.removed) == (2, 1)
 
 
 def test_a_line_far_longer_than_a_chunk_is_read(tmp_path: Path) -> None:
@@ -402,7 +500,7 @@ def test_a_line_far_longer_than_a_chunk_is_read(tmp_path: Path) -> None:
 def test_an_unclosed_quote_is_refused_once_the_record_passes_the_limit(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(stream, "MAX_RECORD_BYTES", 4096)
+    monkeypatch.setattr(stream.reading, "MAX_RECORD_BYTES", 4096)
     data = csv_bytes(HANAKO) + f'{ICHIRO[0]},"unclosed\r\n'.encode() + b"x,y\r\n" * 2000
 
     with pytest.raises(InvalidAddresseeFile, match="starting at line 3"):
@@ -413,7 +511,7 @@ def test_an_unclosed_quote_is_refused_once_the_record_passes_the_limit(
 def test_a_line_longer_than_the_limit_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(stream, "MAX_RECORD_BYTES", 4096)
+    monkeypatch.setattr(stream.reading, "MAX_RECORD_BYTES", 4096)
     data = csv_bytes(HANAKO, (ICHIRO[0], "長" * 5000, "x"))
 
     with pytest.raises(InvalidAddresseeFile, match="longer than 4096 bytes"):
@@ -567,10 +665,11 @@ def reference(data: bytes, excluded: set[str], known: set[str] | None):
     lines = lines_of(data)
     codec = "utf-8-sig" if small.encoding is not Encoding.CP932 else "cp932"
     reader = csv.reader(io.StringIO(data.decode(codec), newline=""))
-    spans = {}  # first line → last line of every record
+    spans = {}  # first line → last line of every record that is not blank
     start = 1
-    for _record in reader:
-        spans[start] = reader.line_num
+    for record in reader:
+        if any(cell.strip() for cell in record):
+            spans[start] = reader.line_num
         start = reader.line_num + 1
     rows = {row.row_number: row for row in small.rows}
     faults = list(small.faults)
@@ -613,8 +712,11 @@ def _first_data_line(data: bytes, small) -> int:
     known=st.one_of(st.none(), st.sets(st.sampled_from(NUMBER_POOL))),
     chunk_bytes=st.sampled_from([1, 7, 50, 1 << 20]),
     workers=st.sampled_from([1, 2]),
+    streamed=st.sampled_from([None, 128, 1 << 20]),  # the known numbers streamed; key_memory
 )
-def test_same_as_the_reference(tmp_path_factory, data, excluded, known, chunk_bytes, workers):
+def test_same_as_the_reference(
+    tmp_path_factory, data, excluded, known, chunk_bytes, workers, streamed
+):
     tmp_path = tmp_path_factory.mktemp("screen")
     try:
         read_addressee_csv(data)
@@ -625,14 +727,17 @@ def test_same_as_the_reference(tmp_path_factory, data, excluded, known, chunk_by
         return
     expected_out, expected_faults, expected_removed = reference(data, excluded, known)
     known_array = None if known is None else np.array(sorted(map(int, known)), dtype=np.int64)
+    options: dict = {"known": known_array}
+    if streamed is not None and known_array is not None:
+        options = {"known": KnownNumberStream.of(known_array[::-1]), "key_memory": streamed}
 
     report, out = screen(
         tmp_path,
         data,
         sorted(map(int, excluded)),
-        known=known_array,
         chunk_bytes=chunk_bytes,
         workers=workers,
+        **options,
     )
 
     assert out == expected_out
@@ -651,5 +756,14 @@ def test_number_sets_answer_exactly(members: set[int], others: list[int]) -> Non
     probe = np.array([*members, *others], dtype=np.int64)
     expected = np.isin(probe, numbers)
 
-    assert (stream._HashSet(numbers).contains(probe) == expected).all()
-    assert (stream._NumberSet(numbers).contains(probe) == expected).all()
+    assert (stream.numbers._HashSet(numbers).contains(probe) == expected).all()
+    assert (stream.numbers._NumberSet(numbers).contains(probe) == expected).all()
+
+
+def test_repeated_numbers_are_made_unique_in_place_across_blocks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(stream.known, "_BLOCK", 3)
+    keys = np.array([1, 1, 1, 2, 2, 3, 4, 4, 4, 4, 5, 10**15 - 1], dtype=np.int64)
+
+    assert stream.known._unique_in_place(keys).tolist() == [1, 2, 3, 4, 5, 10**15 - 1]

@@ -22,7 +22,6 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fukaiji.cli._common import (
@@ -34,7 +33,6 @@ from fukaiji.cli._common import (
     unit_of_work,
 )
 from fukaiji.errors import DomainError
-from fukaiji.intermediate.models import Addressee
 from fukaiji.network.institutions import get_department, get_institution
 from fukaiji.notices import jobs, service, stream
 from fukaiji.protection.exclusion import excluded_addressees
@@ -211,21 +209,26 @@ def screen_file_command(
         errors.print(f"  ほか {report.fault_count - len(report.faults):,} 行")
 
 
-def _screen_lists(institution: str, exclusions: Path | None) -> tuple[np.ndarray, np.ndarray]:
+def _screen_lists(
+    institution: str, exclusions: Path | None
+) -> tuple[np.ndarray, stream.KnownNumberStream]:
     """The numbers to remove (the file given, or the institution's live exclusion list) and the
-    numbers the institution has assigned (so that an unknown one is reported)."""
+    numbers the institution has assigned (so that an unknown one is reported), the latter
+    streamed from the database when the screen asks for them, never held whole."""
     with unit_of_work() as session:
         found = get_institution(session, institution)
-        known = np.fromiter(
-            (int(n) for n in session.scalars(
-                select(Addressee.addressee_number).where(Addressee.institution_id == found.id)
-            )),
-            dtype=np.int64,
-        )  # fmt: skip
+        institution_id = found.id
         if exclusions is None:
             live = excluded_addressees(session, institution=found)
-            return np.array(sorted(int(n) for n in live), dtype=np.int64), np.unique(known)
-    return stream.load_exclusions(exclusions), np.unique(known)
+            excluded = np.array(sorted(int(n) for n in live), dtype=np.int64)
+    if exclusions is not None:
+        excluded = stream.load_exclusions(exclusions)
+
+    def known_blocks() -> Iterator[np.ndarray]:
+        with unit_of_work() as session:
+            yield from service.known_number_blocks(session, institution_id=institution_id)
+
+    return excluded, stream.KnownNumberStream(known_blocks)
 
 
 @contextmanager

@@ -10,8 +10,9 @@ file; it never touches the database, so callers decide what the numbers mean.
 The format, as a spreadsheet saves it:
 
 * bytes in UTF-8, UTF-8 with a BOM, or CP932 (what Excel calls Shift_JIS). Decoding is strict:
-  a byte that does not decode refuses the whole file, with its byte offset, rather than turning
-  into a replacement character that would hide a mangled number.
+  a byte that does not decode is never turned into a replacement character that would hide a
+  mangled number. In the header it refuses the whole file, with its byte offset; in a data
+  record it makes that record a bad row (the first of its faults), and the other rows stand.
 * the first non-blank line is the header; one of its cells is 団体内統合宛名番号 (compared with
   surrounding whitespace trimmed, since spreadsheet users pad cells). Other columns (氏名, 住所, …)
   are allowed, kept exactly as decoded, and not checked.
@@ -27,11 +28,14 @@ The format, as a spreadsheet saves it:
 A record's ``row_number`` is the physical line it starts on, counting the header line as 1. It is
 what a text editor shows, and equals the spreadsheet row unless an earlier quoted cell spans lines.
 
-Each record gets at most one fault, the first of: column count differs from the header (then the
-position of the number cannot be trusted), empty, contains non-digits, not 15 digits, duplicate of
-an earlier good row (the first occurrence stays a row; the later one names it).
+Each record gets at most one fault, the first of: a byte that does not decode, column count
+differs from the header (then the position of the number cannot be trusted), empty, contains
+non-digits, not 15 digits, duplicate of an earlier good row (the first occurrence stays a row; the
+later one names it).
 
-Detection tries UTF-8 before CP932. A CP932 file holding only ASCII and half-width katakana can
+Detection reads the header: the encoding in which the first non-blank line names the column
+団体内統合宛名番号 is the file's, whatever bytes the rows below hold. Without such a header it
+tries UTF-8 before CP932. A CP932 file holding only ASCII and half-width katakana can
 happen to be valid UTF-8; a file with the Japanese header never can (its first byte in CP932, 0x92,
 cannot follow a delimiter in UTF-8), so detection is safe for the files this module is meant for.
 """
@@ -41,6 +45,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -63,6 +68,8 @@ csv.field_size_limit(max(csv.field_size_limit(), DEFAULT_MAX_BYTES))
 # not enough to copy a file of personal data into a log.
 _SHOWN_CELLS = 10
 _SHOWN_CELL_CHARS = 20
+# A byte that did not decode, as ``surrogateescape`` keeps it.
+_ESCAPED = re.compile("[\udc80-\udcff]")
 
 
 class Encoding(StrEnum):
@@ -143,10 +150,19 @@ def summarise_faults(faults: tuple[RowFault, ...] | list[RowFault], limit: int =
     return shown + (f"; ほか {more} 行 (and {more} more)" if more > 0 else "")
 
 
-def detect_encoding(data: bytes) -> Encoding:
-    """UTF-8 with a BOM, else UTF-8 if it decodes strictly, else CP932 if that does."""
+def detect_encoding(data: bytes, column: str = ADDRESSEE_COLUMN) -> Encoding:
+    """UTF-8 with a BOM; else the encoding in which ``data`` names ``column`` (the header decides,
+    so that a stray byte in a data row cannot refuse the file or flip the choice); else UTF-8 if
+    it decodes strictly, else CP932 if that does."""
     if data.startswith(_BOM):
         return Encoding.UTF8_BOM
+    named = [
+        encoding
+        for encoding in (Encoding.UTF8, Encoding.CP932)
+        if column.encode(encoding) in _first_line_naming(data, column.encode(encoding))
+    ]
+    if len(named) == 1:
+        return named[0]
     offsets: dict[Encoding, int] = {}
     for encoding in (Encoding.UTF8, Encoding.CP932):
         try:
@@ -162,6 +178,34 @@ def detect_encoding(data: bytes) -> Encoding:
         f"(neither UTF-8 nor CP932: UTF-8 fails at byte offset {utf8}, CP932 at {cp932})",
         field=ENCODING_FIELD,
     )
+
+
+def _first_line_naming(data: bytes, name: bytes) -> bytes:
+    """The line of ``data`` holding the first occurrence of ``name``, if every line before it is
+    blank (then it is the header); else nothing."""
+    at = data.find(name)
+    if at < 0:
+        return b""
+    start = max(data.rfind(b"\n", 0, at), data.rfind(b"\r", 0, at)) + 1
+    if data[:start].strip(b" \t\r\n,"):
+        return b""
+    ends = [end for end in (data.find(b"\n", at), data.find(b"\r", at)) if end >= 0]
+    return data[start : min(ends, default=len(data))]
+
+
+def undecodable_reason(encoding: Encoding) -> str:
+    """The fault of a record holding a byte that ``encoding`` cannot decode."""
+    return f"{encoding.label} として読めないバイトを含みます。この行を保存し直してください"
+
+
+def has_undecodable(record: list[str]) -> bool:
+    """Whether a record decoded with ``surrogateescape`` holds a byte that did not decode."""
+    return any(_ESCAPED.search(cell) for cell in record)
+
+
+def shown_cell(value: str) -> str:
+    """A cell as a message may show it: undecoded bytes become U+FFFD."""
+    return _ESCAPED.sub("\ufffd", value)
 
 
 def read_addressee_csv(
@@ -182,11 +226,16 @@ def read_addressee_csv(
     _check_size(data, max_bytes)
     _check_not_utf16(data)
     _check_no_nul(data)
-    chosen = detect_encoding(data) if encoding is None else _stated_encoding(encoding, data)
-    records = _records(_decode(data, chosen))
+    chosen = detect_encoding(data, column) if encoding is None else _stated_encoding(encoding, data)
+    text = _decode(data, chosen)
+    records = _records(text)
     header_line, header = _header(records)
+    if has_undecodable(header):
+        _decode(data, chosen, errors="strict")  # names the first bad byte's offset
     index = _column_index(header, column, header_line)
-    rows, faults = _read_rows(records, len(header), index)
+    # One search of the whole text spares every record its own when nothing failed to decode.
+    undecodable = chosen if _ESCAPED.search(text) else None
+    rows, faults = _read_rows(records, len(header), index, undecodable)
     return AddresseeFile(chosen, tuple(header), rows, faults)
 
 
@@ -249,13 +298,15 @@ def _parse_encoding(stated: Encoding | str) -> Encoding:
         ) from None
 
 
-def _decode(data: bytes, encoding: Encoding) -> str:
-    # The body after a BOM is decoded as plain UTF-8 so that an error's offset counts from the
-    # file's first byte (the utf-8-sig codec counts from after the BOM).
+def _decode(data: bytes, encoding: Encoding, errors: str = "surrogateescape") -> str:
+    # A byte that does not decode is kept as a lone surrogate, so that only its record is bad
+    # (``has_undecodable``); the header is checked strictly. The body after a BOM is decoded as
+    # plain UTF-8 so that an error's offset counts from the file's first byte (the utf-8-sig
+    # codec counts from after the BOM).
     skip = len(_BOM) if encoding is Encoding.UTF8_BOM else 0
     codec = Encoding.UTF8 if encoding is Encoding.UTF8_BOM else encoding
     try:
-        return data[skip:].decode(codec)
+        return data[skip:].decode(codec, errors)
     except UnicodeDecodeError as error:
         offset = skip + error.start
         raise InvalidAddresseeFile(
@@ -335,13 +386,17 @@ def _is_addressee_number(value: str) -> bool:
 
 
 def _read_rows(
-    records: Iterator[tuple[int, list[str]]], width: int, index: int
+    records: Iterator[tuple[int, list[str]]], width: int, index: int, undecodable: Encoding | None
 ) -> tuple[tuple[AddresseeRow, ...], tuple[RowFault, ...]]:
+    """``undecodable``: the encoding, when some bytes of the text did not decode in it."""
     rows: list[AddresseeRow] = []
     faults: list[RowFault] = []
     first_rows: dict[str, int] = {}  # each good number → the row it first appeared on
     for row_number, record in records:
         value = record[index] if index < len(record) else ""
+        if undecodable is not None and has_undecodable(record):
+            faults.append(RowFault(row_number, shown_cell(value), undecodable_reason(undecodable)))
+            continue
         reason = _fault_of(record, width, value.strip(), first_rows)
         if reason is not None:
             faults.append(RowFault(row_number, value, reason))

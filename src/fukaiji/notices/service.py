@@ -12,17 +12,27 @@ gate re-checks every addressee when sending (``fukaiji.notices.jobs``).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import uuid
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+import numpy as np
+from sqlalchemy import Column, MetaData, String, Table, delete, select, update
 from sqlalchemy.orm import Session
 
 from fukaiji import audit
 from fukaiji.db.base import utc_now
-from fukaiji.intermediate.addressee_files import Encoding, clean_filename, read_addressee_csv
-from fukaiji.intermediate.addressees import unknown_here
+from fukaiji.intermediate.addressee_files import (
+    AddresseeRow,
+    Encoding,
+    RowFault,
+    clean_filename,
+    read_addressee_csv,
+)
+from fukaiji.intermediate.addressees import UNKNOWN_HERE
+from fukaiji.intermediate.models import Addressee
 from fukaiji.network.models import Department, Institution
 from fukaiji.notices.errors import DestinationRejected, InvalidNotice, NoticeLocked, UnknownNotice
 from fukaiji.notices.models import (
@@ -40,6 +50,22 @@ from fukaiji.protection.service import Viewer
 
 REVIEW_REASON = "要確認 (留意すべき対象者)"
 MAX_FAULT_VALUE = 100
+INSERT_CHUNK = 10_000
+
+
+def known_number_blocks(
+    session: Session, *, institution_id: int, block: int = 65_536
+) -> Iterator[np.ndarray]:
+    """The addressee numbers the institution assigned, in order, ``block`` at a time as int64
+    arrays, through a server-side cursor: a national body's 10**8 are never held at once."""
+    numbers = session.scalars(
+        select(Addressee.addressee_number)
+        .where(Addressee.institution_id == institution_id)
+        .order_by(Addressee.addressee_number)
+        .execution_options(yield_per=block)
+    )
+    for part in numbers.partitions():
+        yield np.fromiter(map(int, part), dtype=np.int64, count=len(part))
 
 
 def notice_subject(notice_id: uuid.UUID) -> str:
@@ -122,7 +148,7 @@ def attach_destination(
     institution = session.get_one(Institution, notice.institution_id)
     parsed = read_addressee_csv(data, encoding=encoding)
     faults = sorted(
-        [*parsed.faults, *unknown_here(session, institution=institution, rows=parsed.rows)],
+        [*parsed.faults, *_unknown_here(session, institution_id=institution.id, rows=parsed.rows)],
         key=lambda fault: fault.row_number,
     )
     if strict and faults:
@@ -142,27 +168,91 @@ def attach_destination(
     )
     session.add(record)
     session.flush()
-    session.add_all(
-        DestinationRow(
-            file_id=record.id, row_number=row.row_number, addressee_number=row.addressee_number
-        )
-        for row in rows
+    _insert_in_chunks(
+        session,
+        DestinationRow,
+        ((record.id, row.row_number, row.addressee_number, False) for row in rows),
     )
-    session.add_all(
-        DestinationFault(
-            file_id=record.id,
-            row_number=fault.row_number,
-            value=fault.shown_value[:MAX_FAULT_VALUE],
-            reason=fault.reason[:200],
-        )
-        for fault in faults
+    _insert_in_chunks(
+        session,
+        DestinationFault,
+        (
+            (record.id, f.row_number, f.shown_value[:MAX_FAULT_VALUE], f.reason[:200])
+            for f in faults
+        ),
     )
-    session.flush()
     _audit(
         session, sender, notice, "notices.destination_attached",
         {"sha256": record.sha256, "rows": record.row_count, "faults": len(faults)},
     )  # fmt: skip
     return UploadReport(record.row_count, len(faults), parsed.encoding)
+
+
+def _unknown_here(
+    session: Session, *, institution_id: int, rows: Sequence[AddresseeRow]
+) -> list[RowFault]:
+    """A fault for every row whose number the institution never assigned, from one join with
+    a temporary table of the file's numbers (no parameter per number, no query per chunk)."""
+    if not rows:
+        return []
+    numbers = Table(
+        "fukaiji_attach_numbers",
+        MetaData(),
+        Column("addressee_number", String(15), primary_key=True),
+        prefixes=["TEMPORARY"],
+    )
+    connection = session.connection()
+    numbers.drop(connection, checkfirst=True)
+    numbers.create(connection)
+    try:
+        _insert_in_chunks(session, numbers, ((row.addressee_number,) for row in rows))
+        known = Addressee.__table__
+        unknown = set(
+            connection.scalars(
+                select(numbers.c.addressee_number)
+                .outerjoin(
+                    known,
+                    (known.c.institution_id == institution_id)
+                    & (known.c.addressee_number == numbers.c.addressee_number),
+                )
+                .where(known.c.id.is_(None))
+            )
+        )
+    finally:
+        numbers.drop(connection)
+    return [
+        RowFault(row.row_number, row.addressee_number, UNKNOWN_HERE)
+        for row in rows
+        if row.addressee_number in unknown
+    ]
+
+
+def _insert_in_chunks(session: Session, table: type | Table, rows: Iterable[tuple]) -> None:
+    """Rows (tuples in the order of ``table``'s columns but its key) into ``table``: by COPY on
+    PostgreSQL, else one driver-level executemany per ``INSERT_CHUNK`` rows. No ORM object and
+    no per-row parameter processing; only a chunk of tuples alive at a time."""
+    target = table if isinstance(table, Table) else table.__table__  # type: ignore[attr-defined]
+    columns = [column.name for column in target.columns if not column.primary_key]
+    if not columns:  # a one-column table keyed by its only column
+        columns = [column.name for column in target.columns]
+    connection = session.connection()
+    names = ", ".join(columns)
+    if connection.dialect.name == "postgresql":
+        driver = connection.connection.driver_connection
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(  # type: ignore[union-attr]
+                f"COPY {target.name} ({names}) FROM STDIN"
+            ) as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" for _ in columns)
+    statement = f"INSERT INTO {target.name} ({names}) VALUES ({marks})"  # noqa: S608 - our names
+    rows = iter(rows)
+    while chunk := list(itertools.islice(rows, INSERT_CHUNK)):
+        connection.exec_driver_sql(statement, chunk)
 
 
 @dataclass(frozen=True, slots=True)
