@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     # Whether `serve` also runs the notice send jobs (turn off when `fukaiji notices work`
     # processes do it).
     send_worker: bool = True
-    send_batch_size: int = Field(default=100, ge=1, le=10_000)  # addressees per transaction
+    send_batch_size: int = Field(default=500, ge=1, le=10_000)  # addressees per transaction
     # Seconds the send worker waits between batches, to spare the database in office hours
     # (the same as `fukaiji notices work --pause`).
     send_pause_seconds: float = Field(default=0.0, ge=0, le=60)

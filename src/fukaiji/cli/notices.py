@@ -164,7 +164,7 @@ def work(
     once: Annotated[bool, typer.Option(help="待っているジョブがなくなったら終了")] = False,
     batch_size: Annotated[
         int, typer.Option(min=1, max=10_000, help="1 トランザクションの件数")
-    ] = 100,
+    ] = 500,
     lease_seconds: Annotated[float, typer.Option(min=1, help="ジョブを保持する秒数")] = 60.0,
     pause: Annotated[
         float, typer.Option(min=0, help="バッチ間の待ち秒数（業務時間中の負荷を抑える）")

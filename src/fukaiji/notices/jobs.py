@@ -42,7 +42,7 @@ from fukaiji.protection.service import Viewer
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BATCH = 100
+DEFAULT_BATCH = 500  # one exclusion question and one insert per batch
 DEFAULT_LEASE = timedelta(seconds=60)
 
 
