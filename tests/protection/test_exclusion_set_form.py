@@ -23,9 +23,10 @@ from sqlalchemy import select
 from fukaiji.db.base import utc_now
 from fukaiji.db.sets import strings
 from fukaiji.intermediate.models import Addressee, NondisclosureFlag
+from fukaiji.intermediate.service import tokyo_date
 from fukaiji.jpki.models import Card
 from fukaiji.portal.models import PortalAccount, PortalSession, ProxyGrant
-from fukaiji.protection import exclusion
+from fukaiji.protection import exclusion, service
 from fukaiji.protection.models import Consent, LedgerEntry, LedgerImport, Protection
 from fukaiji.protection.service import judge
 from fukaiji.registry.models import Person
@@ -372,3 +373,30 @@ def test_every_combination_of_one_persons_paths_is_answered_as_the_derivation(de
     assert {entry.addressee_number for entry in listed} == {
         number for number, excluded in answers.items() if excluded
     }
+
+
+def test_a_corrected_day_of_flight_moves_the_risk_and_the_answer_with_it(desk) -> None:
+    """``risk_since`` is derived whenever the row is written: the desk learns she fled earlier
+    than registered, so the card issued in between is no longer one she may have left behind."""
+    world = desk.world
+    victim = world.resident()
+    # The day in Japan: the day of flight is a date at the desk, in Japan's time.
+    reissued_on = tokyo_date(world.session.get_one(Card, world.card_id(victim)).issued_at)
+    protection = desk.register(
+        victim, card_left_behind=True, fled_on=reissued_on, region=["271004"]
+    )
+    number = protection.addressee_number
+    assert exclusion.is_excluded(world.session, institution=world.osaka, addressee_number=number)
+
+    service.update_protection(
+        world.session,
+        protection_id=protection.id,
+        viewer=desk.desk,
+        fled_on=reissued_on - 10 * DAY,
+    )
+    world.session.commit()
+    assert protection.risk_since < world.session.get_one(Card, world.card_id(victim)).issued_at
+    assert not exclusion.is_excluded(
+        world.session, institution=world.osaka, addressee_number=number
+    )
+    assert not judge(world.session, protection)[2].open_paths
