@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,18 +50,24 @@ class ExclusionEntry:
 
 def exclusion_list(session: Session, *, institution: Institution) -> list[ExclusionEntry]:
     """Every addressee the institution must exclude now (before any consent), in number order.
-    A few queries, whatever the number of protections. A change of status found on the way is
+    Three queries, whatever the number of protections. A change of status found on the way is
     announced to the desk, as the sweep would."""
-    sweep(session, institution=institution)
     sources: defaultdict[str, set[ExclusionSource]] = defaultdict(set)
     still_open: set[str] = set()
-    protections = select(Protection.addressee_number, usage_stop_incomplete()).where(
-        Protection.institution_id == institution.id
-    )
-    for number, incomplete in session.execute(protections):
+    changed: list[uuid.UUID] = []
+    protections = select(
+        Protection.id,
+        Protection.addressee_number,
+        Protection.usage_stop_complete_seen,
+        usage_stop_incomplete(),
+    ).where(Protection.institution_id == institution.id)
+    for protection_id, number, seen_complete, incomplete in session.execute(protections):
         sources[number].add(ExclusionSource.PROTECTION)
         if incomplete:
             still_open.add(number)
+        if bool(seen_complete) == bool(incomplete):
+            changed.append(protection_id)
+    _announce(session, changed)
     for source in (ExclusionSource.PAPER_LEDGER, ExclusionSource.NONDISCLOSURE_FLAG):
         for number in session.scalars(_numbers_listed_by(source, institution.id)):
             sources[number].add(source)
@@ -200,19 +206,26 @@ def sweep(session: Session, *, institution: Institution) -> int:
     """Announce every change of the usage-stop status at one institution since it was last seen;
     returns how many changed. One query finds the changed protections, so the work grows with
     the changes, not with the protections."""
-    changed = 0
-    for protection in session.scalars(changed_protections(institution.id)).all():
+    return _announce(session, session.scalars(changed_protections(institution.id)).all())
+
+
+def _announce(session: Session, changed: Sequence[uuid.UUID]) -> int:
+    """Judge each protection found changed, which announces the change (an audit entry and a
+    message to the desk); returns how many really changed when judged in full."""
+    count = 0
+    for protection_id in changed:
+        protection = session.get_one(Protection, protection_id)
         seen = protection.usage_stop_complete_seen
-        current_status(session, protection)  # judges, and announces the change
-        changed += protection.usage_stop_complete_seen != seen
-    return changed  # each change wrote its own audit entry and message
+        current_status(session, protection)
+        count += protection.usage_stop_complete_seen != seen
+    return count
 
 
-def changed_protections(institution_id: int) -> Select[tuple[Protection]]:
-    """The protections whose usage-stop status is not what was last seen."""
+def changed_protections(institution_id: int) -> Select[tuple[uuid.UUID]]:
+    """The ids of the protections whose usage-stop status is not what was last seen."""
     incomplete = usage_stop_incomplete()
     seen_complete = Protection.usage_stop_complete_seen.is_(True)
-    return select(Protection).where(
+    return select(Protection.id).where(
         Protection.institution_id == institution_id,
         or_(and_(seen_complete, incomplete), and_(not_(seen_complete), not_(incomplete))),
     )
