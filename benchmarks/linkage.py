@@ -58,7 +58,7 @@ console = Console(stderr=True)
 class Query:
     requester: Institution
     addressee_number: str
-    provider: str
+    provider: str | None
     affair: str
     item: str
 
@@ -78,6 +78,10 @@ def populate(engine: Engine, people: int, count: int, rng: random.Random) -> lis
             actor=ACTOR,
         )
         places = [get_institution(session, code) for code in MUNICIPALITIES]
+        # Loaded now: ``body_code`` is a column property the insert left expired, and the objects
+        # are used after this session closes.
+        for institution in [nenkin, *places]:
+            _ = institution.body_code
     numbers: dict[tuple[str, int], str] = {}
     with progress_bar() as progress:
         task = progress.add_task("準備 (residents, 副本)", total=people)
@@ -135,9 +139,12 @@ def populate(engine: Engine, people: int, count: int, rng: random.Random) -> lis
         requester = rng.choice([place for place in places if (place.code, index) in numbers])
         if rng.random() < 0.2:
             provider, affair, item = nenkin.code, NATIONAL_HEALTH, PENSION_BENEFIT
+        elif requester.code != "131016" and rng.random() < 0.5:
+            # 住民票関係情報 goes to the municipality of residence, which the network chooses.
+            provider, affair, item = None, CHILD_ALLOWANCE, RESIDENT_RECORD
         else:
             provider = rng.choice([code for code in MUNICIPALITIES if code != requester.code])
-            affair, item = CHILD_ALLOWANCE, rng.choice([LOCAL_TAX, RESIDENT_RECORD])
+            affair, item = CHILD_ALLOWANCE, LOCAL_TAX
         queries.append(Query(requester, numbers[requester.code, index], provider, affair, item))
     return queries
 
