@@ -21,9 +21,12 @@ def _append(engine: Engine, count: int, institution: str = CHAIN) -> None:
     with transaction(engine) as session:
         for index in range(count):
             audit.record(
-                session, actor="staff:1", action="test.append", institution=institution,
+                session,
+                actor="staff:1",
+                action="test.append",
+                institution=institution,
                 details={"index": index},
-            )  # fmt: skip
+            )
 
 
 def _checkpoint(engine: Engine, signer: audit.CheckpointSigner = SIGNER) -> audit.CheckpointReport:
@@ -72,8 +75,10 @@ def test_verification_resumes_after_the_checkpoint(checkpointed: Engine) -> None
 def test_a_break_before_the_checkpoint_is_found_only_by_full_verification(
     checkpointed: Engine,
 ) -> None:
-    _tamper(checkpointed, f"UPDATE audit_entries SET actor = 'x' WHERE chain = '{CHAIN}'"
-            " AND position = 7")  # fmt: skip
+    _tamper(
+        checkpointed,
+        f"UPDATE audit_entries SET actor = 'x' WHERE chain = '{CHAIN}' AND position = 7",
+    )
     assert _verify(checkpointed).intact
     found = _verify(checkpointed, full=True).first_break
     assert found is not None
@@ -113,9 +118,13 @@ def test_a_checkpoint_signed_by_another_key_is_a_break(checkpointed: Engine) -> 
         message = checkpoint_message(CHAIN, 26, head.head_hash, at)
         session.add(
             AuditCheckpoint(
-                chain=CHAIN, position=26, hash=head.head_hash, signed_at=at,
-                key_id=OTHER_KEY.key_id, signature=OTHER_KEY.sign(message).hex(),
-            )  # fmt: skip
+                chain=CHAIN,
+                position=26,
+                hash=head.head_hash,
+                signed_at=at,
+                key_id=OTHER_KEY.key_id,
+                signature=OTHER_KEY.sign(message).hex(),
+            )
         )
     found = _ours(_verify(checkpointed)).first_break
     assert found is not None
@@ -124,8 +133,10 @@ def test_a_checkpoint_signed_by_another_key_is_a_break(checkpointed: Engine) -> 
 
 def test_a_checkpoint_whose_entry_was_rewritten_is_a_break(checkpointed: Engine) -> None:
     """Rewriting the entry under the checkpoint (content and hash) cannot hide behind it."""
-    _tamper(checkpointed, f"UPDATE audit_entries SET hash = '{'b' * 64}' WHERE chain = '{CHAIN}'"
-            " AND position = 20")  # fmt: skip
+    _tamper(
+        checkpointed,
+        f"UPDATE audit_entries SET hash = '{'b' * 64}' WHERE chain = '{CHAIN}' AND position = 20",
+    )
     found = _ours(_verify(checkpointed)).first_break
     assert found is not None
     assert (found.position, found.kind) == (20, BreakKind.CHECKPOINT_MISMATCH)
@@ -133,8 +144,9 @@ def test_a_checkpoint_whose_entry_was_rewritten_is_a_break(checkpointed: Engine)
 
 def test_a_broken_chain_is_not_signed(engine: Engine) -> None:
     _append(engine, 5)
-    _tamper(engine, f"UPDATE audit_entries SET actor = 'x' WHERE chain = '{CHAIN}'"
-            " AND position = 2")  # fmt: skip
+    _tamper(
+        engine, f"UPDATE audit_entries SET actor = 'x' WHERE chain = '{CHAIN}' AND position = 2"
+    )
     report = _checkpoint(engine)
     assert CHAIN not in {signed.chain for signed in report.signed}
     assert any("第 2 件" in refusal for refusal in report.refused)

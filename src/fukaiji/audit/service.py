@@ -37,21 +37,23 @@ _NEW_CHAIN = text(
     "INSERT INTO audit_chain_heads (chain, position, hash) VALUES (:chain, 0, :hash)"
     " ON CONFLICT (chain) DO NOTHING"
 )
-_COLUMNS = "chain, position, at, actor, institution, action, subject, details, prev_hash, hash"
-_VALUES = (
-    ":chain, :position, :at, :actor, :institution, :action, :subject, :details, :prev_hash, :hash"
-)
 # PostgreSQL: numbered from a sequence (no lock) and the head moved in the same round trip.
 _APPEND_POSTGRESQL = text(
     "WITH moved AS (UPDATE audit_chain_heads SET position = :position, hash = :hash"
     " WHERE chain = :chain)"
-    f" INSERT INTO audit_entries (seq, {_COLUMNS})"
-    f" VALUES (nextval('audit_entry_numbers'), {_VALUES}) RETURNING seq"
+    " INSERT INTO audit_entries"
+    " (seq, chain, position, at, actor, institution, action, subject, details, prev_hash, hash)"
+    " VALUES (nextval('audit_entry_numbers'),"
+    " :chain, :position, :at, :actor, :institution, :action, :subject, :details,"
+    " :prev_hash, :hash) RETURNING seq"
 ).bindparams(bindparam("at", type_=UTCDateTime()))
 # SQLite: one writer at a time, so the next number is simply one past the highest.
 _APPEND_SQLITE = text(
-    f"INSERT INTO audit_entries (seq, {_COLUMNS})"
-    f" VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM audit_entries), {_VALUES}) RETURNING seq"
+    "INSERT INTO audit_entries"
+    " (seq, chain, position, at, actor, institution, action, subject, details, prev_hash, hash)"
+    " VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM audit_entries),"
+    " :chain, :position, :at, :actor, :institution, :action, :subject, :details,"
+    " :prev_hash, :hash) RETURNING seq"
 ).bindparams(bindparam("at", type_=UTCDateTime()))
 _MOVE_HEAD = text(
     "UPDATE audit_chain_heads SET position = :position, hash = :hash WHERE chain = :chain"

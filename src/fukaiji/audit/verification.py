@@ -65,9 +65,9 @@ _NEWEST_CHECKPOINTS = text(
     WHERE c.newest = 1
     """
 )
-_ENTRY_COLUMNS = "seq, position, at, actor, institution, action, subject, details, prev_hash, hash"
 _CHAIN_ENTRIES = text(
-    f"SELECT {_ENTRY_COLUMNS} FROM audit_entries"
+    "SELECT seq, position, at, actor, institution, action, subject, details, prev_hash, hash"
+    " FROM audit_entries"
     " WHERE chain = :chain AND position > :after ORDER BY position"
 )
 _SUCCESSOR = text("SELECT position FROM audit_entries WHERE chain = :chain AND prev_hash = :hash")
