@@ -220,3 +220,20 @@ def test_an_institution_reads_only_its_own_entries_newest_first_page_by_page(
     assert [entry.action for entry in first] == ["page.4", "page.3", "page.2"]
     assert [entry.action for entry in rest] == ["page.1", "page.0"]
     assert {entry.institution for entry in first + rest} == {"131016"}
+
+
+def test_every_character_hashes_the_same_when_written_and_when_verified(engine: Engine) -> None:
+    """Verification writes the canonical JSON out by hand; quotes, escapes and characters
+    outside ASCII must come out exactly as ``canonical_json`` wrote them."""
+    tricky = 'a"b\\c\nd\te\u2028f\x7f g😀 住所'
+    with transaction(engine) as session:
+        audit.record(
+            session,
+            actor=tricky,
+            action="test.tricky",
+            institution=CHAIN,
+            subject=tricky,
+            details={tricky: [tricky, None, 1.5]},
+        )
+        audit.record(session, actor=tricky, action="test.tricky")
+    assert _verify(engine).intact

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -115,6 +116,9 @@ def audit_verify(
         bool,
         typer.Option("--full", help="チェックポイントを使わず、すべての記録を最初から検証します"),
     ] = False,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="同時に検証するプロセスの数です")
+    ] = min(4, os.cpu_count() or 1),
 ) -> None:
     """監査ログのハッシュ連鎖を検証します。完全なら 0、壊れていれば 1 で終了します.
 
@@ -123,7 +127,7 @@ def audit_verify(
     loaded = settings()
     signer = audit.Ed25519Signer.from_secret(loaded.derive_key)
     with unit_of_work() as session:
-        result = audit.verify(session, signer=signer, full=full)
+        result = audit.verify(session, signer=signer, full=full, workers=workers)
     vouched = result.entries - result.checked
     scope = (
         f"{len(result.chains):,} 本の連鎖、{result.checked:,} 件を検証しました"
