@@ -37,27 +37,25 @@ _NEW_CHAIN = text(
     "INSERT INTO audit_chain_heads (chain, position, hash) VALUES (:chain, 0, :hash)"
     " ON CONFLICT (chain) DO NOTHING"
 )
-# PostgreSQL: numbered from a sequence (no lock) and the head moved in the same round trip.
-_APPEND_POSTGRESQL = text(
-    "WITH moved AS (UPDATE audit_chain_heads SET position = :position, hash = :hash"
-    " WHERE chain = :chain)"
-    " INSERT INTO audit_entries"
-    " (seq, chain, position, at, actor, institution, action, subject, details, prev_hash, hash)"
-    " VALUES (nextval('audit_entry_numbers'),"
-    " :chain, :position, :at, :actor, :institution, :action, :subject, :details,"
-    " :prev_hash, :hash) RETURNING seq"
-).bindparams(bindparam("at", type_=UTCDateTime()))
-# SQLite: one writer at a time, so the next number is simply one past the highest.
-_APPEND_SQLITE = text(
-    "INSERT INTO audit_entries"
-    " (seq, chain, position, at, actor, institution, action, subject, details, prev_hash, hash)"
-    " VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM audit_entries),"
-    " :chain, :position, :at, :actor, :institution, :action, :subject, :details,"
-    " :prev_hash, :hash) RETURNING seq"
-).bindparams(bindparam("at", type_=UTCDateTime()))
-_MOVE_HEAD = text(
-    "UPDATE audit_chain_heads SET position = :position, hash = :hash WHERE chain = :chain"
-)
+# PostgreSQL numbers entries from a sequence, which takes no lock; SQLite has one writer at a
+# time, so there the next number is simply one past the highest. The head row follows each
+# insert by a trigger (see migration 0016).
+_APPEND = {
+    "postgresql": text(
+        "INSERT INTO audit_entries"
+        " (seq, chain, position, at, actor, institution, action, subject, details, prev_hash, hash)"
+        " VALUES (nextval('audit_entry_numbers'),"
+        " :chain, :position, :at, :actor, :institution, :action, :subject, :details,"
+        " :prev_hash, :hash) RETURNING seq"
+    ).bindparams(bindparam("at", type_=UTCDateTime())),
+    "sqlite": text(
+        "INSERT INTO audit_entries"
+        " (seq, chain, position, at, actor, institution, action, subject, details, prev_hash, hash)"
+        " VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM audit_entries),"
+        " :chain, :position, :at, :actor, :institution, :action, :subject, :details,"
+        " :prev_hash, :hash) RETURNING seq"
+    ).bindparams(bindparam("at", type_=UTCDateTime())),
+}
 
 
 def record(
@@ -98,11 +96,7 @@ def record(
         "position": position + 1,
         "hash": entry_hash(content),
     }
-    if connection.dialect.name == "postgresql":
-        seq = connection.execute(_APPEND_POSTGRESQL, columns).scalar_one()
-    else:
-        seq = connection.execute(_APPEND_SQLITE, columns).scalar_one()
-        connection.execute(_MOVE_HEAD, columns)
+    seq = connection.execute(_APPEND[connection.dialect.name], columns).scalar_one()
     return AuditEntry(seq=seq, **columns)
 
 
