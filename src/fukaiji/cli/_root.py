@@ -71,12 +71,21 @@ def serve(
 @contextmanager
 def _background(loaded: Settings, engine: Engine) -> Iterator[None]:
     """What `serve` runs beside the web app: the protection sweep and the notice send worker."""
+    from fukaiji.audit.checkpointer import Checkpointer
     from fukaiji.notices import jobs
     from fukaiji.protection.sweeper import Sweeper
 
     sweeper = None
     if loaded.protection_sweep_seconds:
         sweeper = Sweeper(engine, interval_seconds=loaded.protection_sweep_seconds).start()
+    checkpointer = None
+    if loaded.audit_checkpoint_seconds:
+        checkpointer = Checkpointer(
+            engine,
+            audit.Ed25519Signer.from_secret(loaded.derive_key),
+            interval_seconds=loaded.audit_checkpoint_seconds,
+            min_entries=loaded.audit_checkpoint_entries,
+        ).start()
     stop = threading.Event()
     sender = threading.Thread(
         target=jobs.work,
@@ -98,6 +107,8 @@ def _background(loaded: Settings, engine: Engine) -> Iterator[None]:
         stop.set()
         if sweeper is not None:
             sweeper.stop()
+        if checkpointer is not None:
+            checkpointer.stop()
         if sender.is_alive():
             sender.join(timeout=30)
 
