@@ -119,8 +119,6 @@ NOTICE_BODIES = {False: "申請を受付中です。"}
 
 def notice_body(spelling: str) -> str:
     return f"{spelling}の窓口で受け付けています。"
-
-
 CATEGORIES = ("benefit", "tax")
 MOVES = {OSAKA: "梅田一丁目1番1号", CHIYODA: "千代田一丁目2番2号", YOKOHAMA: "日本大通1番地"}
 

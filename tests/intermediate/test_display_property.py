@@ -108,8 +108,8 @@ def run(world, operations: list[tuple]) -> None:
                 assert made.undisclosed == hidden
                 model.items.setdefault((place, who, code), []).append([made.id, hidden])
                 model.item_owner[made.id] = (place, who, code)
-            case ("query", requester, provider, who, code, undisclosed) if requester != (
-                RESIDENCES[who][0] if code == ROUTED_ITEM else provider
+            case ("query", requester, provider, who, code, undisclosed) if (
+                requester != (RESIDENCES[who][0] if code == ROUTED_ITEM else provider)
             ):
                 routed = code == ROUTED_ITEM
                 provider = RESIDENCES[who][0] if routed else provider
