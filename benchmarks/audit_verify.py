@@ -136,6 +136,8 @@ def measure(
     result = timed("incremental_verify_s", results, lambda: verify(False))
     _check(result.intact and result.checked == tail, result)
     results["incremental_checked"] = result.checked
+    # Each backend's figures as soon as they exist, in case a later one is interrupted.
+    print(engine.dialect.name, json.dumps(results), file=sys.stderr)
     return results
 
 
