@@ -15,6 +15,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from fukaiji import audit
+from fukaiji.audit import pending
 from fukaiji.audit.chain import SYSTEM_CHAIN
 from fukaiji.audit.models import AuditEntry
 from fukaiji.db import transaction
@@ -108,8 +109,10 @@ def test_appenders_of_different_institutions_do_not_wait_on_each_other(engine: E
         waiter = threading.Thread(target=same_chain)
         with transaction(engine) as holder:
             audit.record(holder, actor="test", action="test.lock", institution="131016")
-            # 131016's head is locked until this block ends. Another institution's append
-            # must not queue behind it at all: with a 1 ms lock_timeout it would fail at once.
+            # Written now instead of at commit, so that 131016's head stays locked until this
+            # block ends. Another institution's append must not queue behind it at all: with a
+            # 1 ms lock_timeout it would fail at once.
+            pending.write(holder)
             with transaction(engine) as other:
                 other.execute(text("SET LOCAL lock_timeout = '1ms'"))
                 audit.record(other, actor="test", action="test.lock", institution="271004")

@@ -7,55 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fukaiji.audit.chain import (
-    EntryContent,
-    canonical_json,
-    chain_of,
-    checkpoint_message,
-    entry_hash,
-    genesis_hash,
-    timestamp_text,
-)
+from fukaiji.audit import pending
+from fukaiji.audit.chain import canonical_json, chain_of, checkpoint_message
 from fukaiji.audit.models import AuditCheckpoint, AuditEntry
 from fukaiji.audit.signer import CheckpointSigner
 from fukaiji.audit.verification import verify
-from fukaiji.db.base import UTCDateTime, utc_now
-
-# Built once: appending is on the path of every operation, and building a statement (or flushing
-# one ORM object through the unit of work) costs more than running it. The head row is the lock:
-# on PostgreSQL ``FOR UPDATE`` makes appenders of one chain wait their turn while other chains'
-# appenders go on; SQLite transactions already hold the write lock (BEGIN IMMEDIATE, see
-# fukaiji.db.engine), so there the plain read suffices.
-_HEAD = text("SELECT position, hash FROM audit_chain_heads WHERE chain = :chain")
-_HEAD_FOR_UPDATE = text(
-    "SELECT position, hash FROM audit_chain_heads WHERE chain = :chain FOR UPDATE"
-)
-_NEW_CHAIN = text(
-    "INSERT INTO audit_chain_heads (chain, position, hash) VALUES (:chain, 0, :hash)"
-    " ON CONFLICT (chain) DO NOTHING"
-)
-# PostgreSQL numbers entries from a sequence, which takes no lock; SQLite has one writer at a
-# time, so there the next number is simply one past the highest. The head row follows each
-# insert by a trigger (see migration 0016).
-_APPEND = {
-    "postgresql": text(
-        "INSERT INTO audit_entries"
-        " (seq, chain, position, at, actor, institution, action, subject, details, prev_hash, hash)"
-        " VALUES (nextval('audit_entry_numbers'),"
-        " :chain, :position, :at, :actor, :institution, :action, :subject, :details,"
-        " :prev_hash, :hash) RETURNING seq"
-    ).bindparams(bindparam("at", type_=UTCDateTime())),
-    "sqlite": text(
-        "INSERT INTO audit_entries"
-        " (seq, chain, position, at, actor, institution, action, subject, details, prev_hash, hash)"
-        " VALUES ((SELECT coalesce(max(seq), 0) + 1 FROM audit_entries),"
-        " :chain, :position, :at, :actor, :institution, :action, :subject, :details,"
-        " :prev_hash, :hash) RETURNING seq"
-    ).bindparams(bindparam("at", type_=UTCDateTime())),
-}
+from fukaiji.db.base import utc_now
 
 
 def record(
@@ -68,47 +28,24 @@ def record(
     details: Mapping[str, Any] | None = None,
     at: datetime | None = None,
 ) -> AuditEntry:
-    """Append one entry to its institution's chain inside the caller's transaction; it commits
-    or rolls back with it.
+    """Add one entry to its institution's chain in the caller's transaction; it commits or
+    rolls back with it.
 
-    The entry is written at once (not left pending in the session); the object returned is a
-    copy for the caller to read, not attached to the session.
+    The entry is written when the transaction commits (see ``fukaiji.audit.pending``), so the
+    object returned, a copy for the caller that is not attached to the session, gets its
+    ``seq``, ``position`` and hashes then.
     """
-    # Changes still pending in the session are written before the entry, as they always were.
-    session.flush()
-    connection = session.connection()
-    chain = chain_of(institution)
-    position, prev_hash = _lock_head(connection, chain)
-    at = at or utc_now()
-    content = EntryContent(
-        chain=chain,
-        at=timestamp_text(at),
+    entry = AuditEntry(
+        chain=chain_of(institution),
+        at=at or utc_now(),
         actor=actor,
         institution=institution,
         action=action,
         subject=subject,
         details=canonical_json(dict(details or {})),
-        prev_hash=prev_hash,
     )
-    columns: dict[str, Any] = {
-        **{name: getattr(content, name) for name in EntryContent.__slots__},
-        "at": at,
-        "position": position + 1,
-        "hash": entry_hash(content),
-    }
-    seq = connection.execute(_APPEND[connection.dialect.name], columns).scalar_one()
-    return AuditEntry(seq=seq, **columns)
-
-
-def _lock_head(connection: Connection, chain: str) -> tuple[int, str]:
-    """The chain's head (position and hash), locked for this transaction; a new chain starts
-    at its genesis."""
-    statement = _HEAD_FOR_UPDATE if connection.dialect.name == "postgresql" else _HEAD
-    head = connection.execute(statement, {"chain": chain}).first()
-    if head is None:
-        connection.execute(_NEW_CHAIN, {"chain": chain, "hash": genesis_hash(chain)})
-        head = connection.execute(statement, {"chain": chain}).one()
-    return head.position, head.hash
+    pending.add(session, entry)
+    return entry
 
 
 def entries(

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.orm import Session
 
+from fukaiji.audit import pending
 from fukaiji.audit.chain import (
     LEGACY_CHAIN,
     BreakKind,
@@ -143,6 +144,8 @@ def verify(
     hashed from its chain's genesis; otherwise each chain resumes after its newest checkpoint,
     if that checkpoint is valid. With ``workers`` above 1, chains are walked in that many
     processes at once (each reading through its own connection)."""
+    # What this transaction recorded is part of the chains it reads.
+    pending.write(session)
     connection = session.connection()
     names = list(chains) if chains is not None else _chain_names(connection)
     heads = {row.chain: (row.position, row.hash) for row in connection.execute(_HEADS)}
