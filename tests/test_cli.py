@@ -71,19 +71,31 @@ def test_audit_verify_exits_1_naming_the_altered_entry(engine: Engine) -> None:
     with transaction(engine) as session:
         for _ in range(3):
             entry = audit.record(session, actor="test", action="test.cli")
+    checkpointed = runner.invoke(app, ["audit", "checkpoint"])
+    assert checkpointed.exit_code == 0, checkpointed.output
+    with transaction(engine) as session:
+        after = audit.record(session, actor="test", action="test.cli")
     drop = {
         "sqlite": "DROP TRIGGER audit_entries_no_update",
         "postgresql": "DROP TRIGGER audit_entries_no_update_or_delete ON audit_entries",
     }[engine.dialect.name]
     with engine.begin() as connection:
         connection.execute(text(drop))
-        connection.execute(
-            text("UPDATE audit_entries SET actor = 'intruder' WHERE seq = :seq"),
-            {"seq": entry.seq - 1},
-        )
+        for seq in (entry.seq - 1, after.seq):
+            connection.execute(
+                text("UPDATE audit_entries SET actor = 'intruder' WHERE seq = :seq"),
+                {"seq": seq},
+            )
+    # By default only what came after the checkpoint is verified.
     result = runner.invoke(app, ["audit", "verify"])
     assert result.exit_code == 1
-    assert f"第 {entry.seq - 1} 件" in result.output
+    assert f"第 {after.position} 件（通し番号 {after.seq}）" in result.output
+    assert f"通し番号 {entry.seq - 1}）" not in result.output
+    assert "(" not in result.output
+    # --full reaches the entry under the checkpoint.
+    result = runner.invoke(app, ["audit", "verify", "--full"])
+    assert result.exit_code == 1
+    assert f"第 {entry.position - 1} 件（通し番号 {entry.seq - 1}）" in result.output
 
 
 def test_production_without_a_secret_refuses_to_start(

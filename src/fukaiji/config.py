@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     # How often `serve` judges every protection so that the desk hears of a lifted or returned
     # exclusion (seconds; 0 turns the sweep off — the live checks do not depend on it).
     protection_sweep_seconds: float = Field(default=60.0, ge=0)
+    # How often `serve` signs the heads of the audit chains (seconds; 0 turns it off), and how
+    # many new entries a chain needs before it is signed again.
+    audit_checkpoint_seconds: float = Field(default=300.0, ge=0)
+    audit_checkpoint_entries: int = Field(default=1000, ge=1)
     # Whether `serve` also runs the notice send jobs (turn off when `fukaiji notices work`
     # processes do it).
     send_worker: bool = True

@@ -1,4 +1,4 @@
-"""Appending to and verifying the audit chain."""
+"""Appending to the audit chains, reading an institution's entries, and signing checkpoints."""
 
 from __future__ import annotations
 
@@ -7,29 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fukaiji.audit.chain import (
-    GENESIS_HASH,
-    BreakKind,
-    ChainBreak,
-    EntryContent,
-    canonical_json,
-    entry_hash,
-)
-from fukaiji.audit.models import AuditEntry
+from fukaiji.audit import pending
+from fukaiji.audit.chain import canonical_json, chain_of, checkpoint_message
+from fukaiji.audit.models import AuditCheckpoint, AuditEntry
+from fukaiji.audit.signer import CheckpointSigner
+from fukaiji.audit.verification import verify
 from fukaiji.db.base import utc_now
-
-# Serialises appenders on PostgreSQL; SQLite transactions already hold the write lock
-# (BEGIN IMMEDIATE, see fukaiji.db.engine).
-_CHAIN_LOCK_KEY = 0x66756B61696A6932
-_VERIFY_BATCH = 5_000
-# Built once: appending is on the path of every operation, and building a statement (or flushing
-# one ORM object through the unit of work) costs more than running it.
-_TAIL = select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-_LOCK_CHAIN = text("SELECT pg_advisory_xact_lock(:key)")
-_INSERT = insert(AuditEntry.__table__)
 
 
 def record(
@@ -42,30 +28,24 @@ def record(
     details: Mapping[str, Any] | None = None,
     at: datetime | None = None,
 ) -> AuditEntry:
-    """Append one entry inside the caller's transaction; it commits or rolls back with it.
+    """Add one entry to its institution's chain in the caller's transaction; it commits or
+    rolls back with it.
 
-    The entry is written at once (not left pending in the session); the object returned is a
-    copy for the caller to read, not attached to the session.
+    The entry is written when the transaction commits (see ``fukaiji.audit.pending``), so the
+    object returned, a copy for the caller that is not attached to the session, gets its
+    ``seq``, ``position`` and hashes then.
     """
-    # Changes still pending in the session are written before the entry, as they always were.
-    session.flush()
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        connection.execute(_LOCK_CHAIN, {"key": _CHAIN_LOCK_KEY})
-    tail = connection.execute(_TAIL).first()
-    seq, prev_hash = (tail.seq + 1, tail.hash) if tail else (1, GENESIS_HASH)
-    content = EntryContent(
+    entry = AuditEntry(
+        chain=chain_of(institution),
         at=at or utc_now(),
         actor=actor,
         institution=institution,
         action=action,
         subject=subject,
         details=canonical_json(dict(details or {})),
-        prev_hash=prev_hash,
     )
-    columns = {"seq": seq, "hash": entry_hash(content), **_content_columns(content)}
-    connection.execute(_INSERT, columns)
-    return AuditEntry(**columns)
+    pending.add(session, entry)
+    return entry
 
 
 def entries(
@@ -79,47 +59,39 @@ def entries(
     return list(session.scalars(statement.order_by(AuditEntry.seq.desc()).limit(limit)))
 
 
-def _content_columns(content: EntryContent) -> dict[str, Any]:
-    return {name: getattr(content, name) for name in EntryContent.__slots__}
-
-
 @dataclass(frozen=True, slots=True)
-class VerificationResult:
-    entries: int
-    head_hash: str
-    first_break: ChainBreak | None
-
-    @property
-    def intact(self) -> bool:
-        return self.first_break is None
+class CheckpointReport:
+    signed: tuple[AuditCheckpoint, ...]
+    refused: tuple[str, ...]  # describe() of each break that kept a chain from being signed
 
 
-def verify(session: Session) -> VerificationResult:
-    """Walk the chain in sequence order and report the first entry that is not as it was written."""
-    expected_seq, expected_prev, count = 1, GENESIS_HASH, 0
-    rows = session.execute(
-        select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=_VERIFY_BATCH)
-    ).scalars()
-    for entry in rows:
-        content = EntryContent(**{name: getattr(entry, name) for name in EntryContent.__slots__})
-        linked = entry.seq == expected_seq and entry.prev_hash == expected_prev
-        if entry_hash(content) != entry.hash:
-            return VerificationResult(
-                count, expected_prev, ChainBreak(entry.seq, BreakKind.ALTERED)
+def checkpoint(
+    session: Session, signer: CheckpointSigner, *, min_entries: int = 1, at: datetime | None = None
+) -> CheckpointReport:
+    """Sign the head of every chain that grew by at least ``min_entries`` since its last
+    checkpoint. Only what verifies is signed: each chain is verified first (from its newest
+    valid checkpoint), and a chain with a break is left unsigned and reported, so that a
+    checkpoint never vouches for tampered entries."""
+    at = at or utc_now()
+    result = verify(session, signer=signer)
+    signed, refused = [], []
+    for chain in result.chains:
+        if chain.first_break is not None:
+            refused.append(chain.first_break.describe())
+            continue
+        if chain.head_position - chain.resumed_from < max(1, min_entries):
+            continue
+        message = checkpoint_message(chain.chain, chain.head_position, chain.head_hash, at)
+        signed.append(
+            AuditCheckpoint(
+                chain=chain.chain,
+                position=chain.head_position,
+                hash=chain.head_hash,
+                signed_at=at,
+                key_id=signer.key_id,
+                signature=signer.sign(message).hex(),
             )
-        if not linked:
-            return VerificationResult(
-                count, expected_prev, _classify_gap(session, expected_seq, expected_prev)
-            )
-        expected_seq, expected_prev, count = entry.seq + 1, entry.hash, count + 1
-    return VerificationResult(count, expected_prev, None)
-
-
-def _classify_gap(session: Session, expected_seq: int, expected_prev: str) -> ChainBreak:
-    """The entry that should follow ``expected_prev`` either stands elsewhere or is gone."""
-    successor_seq = session.execute(
-        select(AuditEntry.seq).where(AuditEntry.prev_hash == expected_prev)
-    ).scalar_one_or_none()
-    if successor_seq is None:
-        return ChainBreak(expected_seq, BreakKind.REMOVED)
-    return ChainBreak(expected_seq, BreakKind.REORDERED, found_at=successor_seq)
+        )
+    session.add_all(signed)
+    session.flush()
+    return CheckpointReport(tuple(signed), tuple(refused))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +32,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 db_app = typer.Typer(help="データベース (database)", no_args_is_help=True)
-audit_app = typer.Typer(help="監査ログ (audit log)", no_args_is_help=True)
+audit_app = typer.Typer(help="監査ログ", no_args_is_help=True)
 id_app = typer.Typer(help="識別子の検査 (identifiers)", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
@@ -70,12 +71,21 @@ def serve(
 @contextmanager
 def _background(loaded: Settings, engine: Engine) -> Iterator[None]:
     """What `serve` runs beside the web app: the protection sweep and the notice send worker."""
+    from fukaiji.audit.checkpointer import Checkpointer
     from fukaiji.notices import jobs
     from fukaiji.protection.sweeper import Sweeper
 
     sweeper = None
     if loaded.protection_sweep_seconds:
         sweeper = Sweeper(engine, interval_seconds=loaded.protection_sweep_seconds).start()
+    checkpointer = None
+    if loaded.audit_checkpoint_seconds:
+        checkpointer = Checkpointer(
+            engine,
+            audit.Ed25519Signer.from_secret(loaded.derive_key),
+            interval_seconds=loaded.audit_checkpoint_seconds,
+            min_entries=loaded.audit_checkpoint_entries,
+        ).start()
     stop = threading.Event()
     sender = threading.Thread(
         target=jobs.work,
@@ -97,6 +107,8 @@ def _background(loaded: Settings, engine: Engine) -> Iterator[None]:
         stop.set()
         if sweeper is not None:
             sweeper.stop()
+        if checkpointer is not None:
+            checkpointer.stop()
         if sender.is_alive():
             sender.join(timeout=30)
 
@@ -110,21 +122,60 @@ def db_upgrade() -> None:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """監査ログのハッシュ連鎖を検証します。完全なら 0、壊れていれば 1 で終了します."""
+def audit_verify(
+    full: Annotated[
+        bool,
+        typer.Option("--full", help="チェックポイントを使わず、すべての記録を最初から検証します"),
+    ] = False,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="同時に検証するプロセスの数です")
+    ] = min(4, os.cpu_count() or 1),
+) -> None:
+    """監査ログのハッシュ連鎖を検証します。完全なら 0、壊れていれば 1 で終了します.
+
+    既定では、機関ごとの連鎖を、署名の正しい最新のチェックポイントより後の記録だけ検証します。
+    """
+    loaded = settings()
+    signer = audit.Ed25519Signer.from_secret(loaded.derive_key)
     with unit_of_work() as session:
-        result = audit.verify(session)
-    if result.first_break is not None:
-        errors.print(f"[red]✗ {result.first_break.describe()}[/red]")
-        errors.print(
-            f"  それ以前の {result.entries:,} 件は完全です"
-            f" (the {result.entries:,} entries before it are intact)"
-        )
-        raise typer.Exit(1)
-    console.print(
-        f"[green]✓ 監査ログの連鎖は完全です (audit chain intact)[/green]: {result.entries:,} 件, "
-        f"末尾ハッシュ (head hash) {result.head_hash}"
+        result = audit.verify(session, signer=signer, full=full, workers=workers)
+    vouched = result.entries - result.checked
+    scope = (
+        f"{len(result.chains):,} 本の連鎖、{result.checked:,} 件を検証しました"
+        f"（このほか {vouched:,} 件は署名付きチェックポイントで確認済みです）"
     )
+    if not result.intact:
+        for found in result.breaks:
+            errors.print(f"[red]✗ {found.describe()}[/red]")
+        errors.print(f"  壊れた箇所より前の {result.entries:,} 件は完全です。{scope}")
+        raise typer.Exit(1)
+    console.print(f"[green]✓ 監査ログの連鎖はすべて完全です。[/green]{scope}")
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(
+    min_entries: Annotated[
+        int,
+        typer.Option(
+            "--min-entries",
+            min=1,
+            help="前回のチェックポイントからこの件数以上増えた連鎖だけ署名します",
+        ),
+    ] = 1,
+) -> None:
+    """各連鎖の末尾を検証してから署名し、チェックポイントとして保存します.
+
+    壊れている連鎖には署名せず、その箇所を表示して 1 で終了します。
+    """
+    loaded = settings()
+    signer = audit.Ed25519Signer.from_secret(loaded.derive_key)
+    with unit_of_work() as session:
+        report = audit.checkpoint(session, signer, min_entries=min_entries)
+    for refusal in report.refused:
+        errors.print(f"[red]✗ {refusal}[/red] この連鎖には署名しませんでした。")
+    console.print(f"チェックポイントを {len(report.signed):,} 本の連鎖に記録しました。")
+    if report.refused:
+        raise typer.Exit(1)
 
 
 @id_app.command("check")

@@ -13,20 +13,22 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import Session
 
 from fukaiji import events
 from fukaiji.db.base import utc_now
 from fukaiji.events import PersonEvent, PersonEventKind
 from fukaiji.identifiers import AddresseeNumber
-from fukaiji.intermediate.models import Addressee
+from fukaiji.intermediate.errors import UnknownAddressee
+from fukaiji.intermediate.models import Addressee, IntermediateCode
 from fukaiji.intermediate.service import (
+    CODE_AND_FLAG,
     LOCK_BY_CODE,
+    LOCK_BY_NUMBER,
     PROVIDER_ANSWER,
     addressee_subject,
     lock_row,
-    locked_code,
     parse_addressee_number,
     tokyo_date,
 )
@@ -62,8 +64,7 @@ def query(
     """
     now = now or utc_now()
     number = parse_addressee_number(addressee_number)
-    code, flagged = locked_code(session, requester, number, exclusive=False)
-    person_id = person_of_addressee(session, requester.id, number)
+    code, flagged, person_id = _locked_code_and_person(session, requester, number)
     result = network_linkage.relay_query(
         session,
         requester=InstitutionRef.of(requester),
@@ -97,24 +98,39 @@ def query(
     return result
 
 
-def person_of_addressee(
-    session: Session, institution_id: int, number: AddresseeNumber
-) -> uuid.UUID:
-    return session.scalars(
-        select(Addressee.person_id).where(
-            Addressee.institution_id == institution_id,
-            Addressee.addressee_number == str(number),
-        )
-    ).one()
+# ``locked_code`` and the person behind the number in one round trip, built once: this is the
+# path of every 情報照会.
+_ADDRESSEES = Addressee.__table__
+_CODES = IntermediateCode.__table__
+_CODE_FLAG_AND_PERSON = CODE_AND_FLAG.add_columns(_ADDRESSEES.c.person_id).join(
+    _ADDRESSEES,
+    and_(
+        _ADDRESSEES.c.institution_id == _CODES.c.institution_id,
+        _ADDRESSEES.c.addressee_number == _CODES.c.addressee_number,
+    ),
+)
+_RESIDENCE = select(Residence.__table__.c.municipality_code).where(
+    Residence.__table__.c.person_id == bindparam("person_id"),
+    Residence.__table__.c.moved_out_on.is_(None),
+)
+
+
+def _locked_code_and_person(
+    session: Session, institution: Institution, number: AddresseeNumber
+) -> tuple[str, bool, uuid.UUID]:
+    """As ``locked_code`` (shared lock), with the person behind the number."""
+    connection = session.connection()
+    parameters = {"institution_id": institution.id, "addressee_number": str(number)}
+    lock_row(connection, LOCK_BY_NUMBER[False], parameters)
+    row = connection.execute(_CODE_FLAG_AND_PERSON, parameters).one_or_none()
+    if row is None:
+        raise UnknownAddressee(institution.code, str(number))
+    return row.code, row.flag_id is not None, row.person_id
 
 
 def residence_code(session: Session, person_id: uuid.UUID) -> str | None:
     """Where the person lives now, for the network's routing only (never shown to staff)."""
-    return session.scalar(
-        select(Residence.municipality_code).where(
-            Residence.person_id == person_id, Residence.moved_out_on.is_(None)
-        )
-    )
+    return session.connection().execute(_RESIDENCE, {"person_id": person_id}).scalar()
 
 
 def provider_answer(session: Session, on: date) -> Provide:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from fukaiji import audit, events
@@ -35,8 +35,20 @@ ALERT_THRESHOLD = 3  # lookups or queries from outside within the window that ra
 COUNTED = (PersonEventKind.LOOKUP, PersonEventKind.QUERY)
 
 
+# Asked for every person event (every 情報照会 among them), and almost always answered "none":
+# built once, and read without the ORM.
+_ANY_PROTECTION = select(Protection.__table__.c.id).where(
+    Protection.__table__.c.person_id == bindparam("person_id")
+)
+
+
 @events.listen
 def on_person_event(session: Session, event: PersonEvent) -> None:
+    if (
+        session.connection().execute(_ANY_PROTECTION, {"person_id": event.person_id}).first()
+        is None
+    ):
+        return
     protections = session.scalars(
         select(Protection).where(Protection.person_id == event.person_id).order_by(Protection.id)
     ).all()

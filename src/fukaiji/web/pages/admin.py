@@ -296,7 +296,13 @@ def audit_log(
         action="audit.viewed",
         details={"before": before},
     )
-    verification = audit.verify(session)
+    # The institution's own chain only, from its newest valid checkpoint: other chains are other
+    # institutions' business, and the whole log is for `fukaiji audit verify`.
+    verification = audit.verify(
+        session,
+        signer=audit.Ed25519Signer.from_secret(request.app.state.settings.derive_key),
+        chains=[principal.institution_code],
+    )
     entries = audit.entries(
         session, institution=principal.institution_code, before=before, limit=AUDIT_PAGE_SIZE
     )
