@@ -11,7 +11,7 @@ refuse: the guards are dropped for that one statement and put back before this r
 in the same transaction on PostgreSQL. Nothing else is changed in existing rows.
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-05
 """
 
@@ -23,7 +23,7 @@ from alembic import op
 from fukaiji.db.base import UTCDateTime
 
 revision = "0016"
-down_revision = "0013"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
