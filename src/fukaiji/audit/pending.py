@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, event, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from sqlalchemy.sql.util import find_tables
 
 from fukaiji.audit.chain import EntryContent, entry_hash, genesis_hash, timestamp_text
 from fukaiji.audit.models import AuditEntry
@@ -193,12 +194,18 @@ def _write_at_commit(session: Session) -> None:
 
 @event.listens_for(Session, "do_orm_execute")
 def _write_before_reading(execute: ORMExecuteState) -> None:
-    if (
-        _KEY in execute.session.info
-        and execute.is_select
-        and any(mapper.class_ is AuditEntry for mapper in execute.all_mappers)
-    ):
+    if _KEY in execute.session.info and execute.is_select and _reads_audit_entries(execute):
         write(execute.session)
+
+
+def _reads_audit_entries(execute: ORMExecuteState) -> bool:
+    # Mappers alone miss a count or a column read through the table: look for the table itself
+    # anywhere in the statement (found on PostgreSQL: a count of entries read before commit).
+    if any(mapper.class_ is AuditEntry for mapper in execute.all_mappers):
+        return True
+    return AuditEntry.__table__ in find_tables(
+        execute.statement, check_columns=True, include_selects=True
+    )
 
 
 @event.listens_for(Session, "after_transaction_create")
