@@ -1,6 +1,8 @@
 """The exclusion question at a national body's size: ``is_excluded``, the exclusion list, the
 sweep and a notice sent through the batched gate, with 10⁵ protected persons at one institution,
 beside today's per-protection derivation (``judge`` one protection at a time) as the reference.
+The sweep is measured in process and as ``fukaiji protection sweep``; ``excluded_addressees``
+with a notice's consents answers for more excluded numbers than PostgreSQL has parameters.
 
     python benchmarks/exclusion.py                          # SQLite, 10⁵ protected
     python benchmarks/exclusion.py --protected 2000 --send 5000 --postgres URL
@@ -12,9 +14,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
+import subprocess
+import sys
 import time
+import uuid
 from collections.abc import Callable
 
 from linkage import postgres_engine, sqlite_engine
@@ -82,20 +88,40 @@ def measure(engine: Engine, people: Population, send: int, reference: int) -> di
         ]
         swept = timed(lambda: exclusion.sweep(session, institution=osaka))
         listed = timed(lambda: exclusion.exclusion_list(session, institution=osaka))
+        consents = timed(
+            lambda: exclusion.excluded_addressees(
+                session, institution=osaka, notice_id=uuid.uuid4(), category="benefit"
+            )
+        )
         sample = session.scalars(select(Protection).limit(reference)).all()
         derivation = timed(lambda: [judge(session, protection) for protection in sample])
         protections = len(people.excluded) + len(people.lifted)
     sweep = timed(lambda: sweep_all(engine))
+    sweep_by_cli = timed(lambda: _cli_sweep(engine))
     return {
         "protected": protections,
         "is_excluded": percentiles(one),
         "exclusion_list_s": round(listed, 3),
         "sweep_of_the_institution_s": round(swept, 3),
         "sweep_s": round(sweep, 3),
+        "sweep_by_cli_s": round(sweep_by_cli, 3),
+        # More excluded numbers than PostgreSQL's 65,535 parameters, with their consents.
+        "excluded_addressees_with_consents_s": round(consents, 3),
         "reference_derivation_per_protection_ms": round(derivation / len(sample) * 1000, 3),
         "reference_exclusion_list_s_extrapolated": round(derivation / len(sample) * protections, 1),
         "send": sending(engine, people, send),
     }
+
+
+def _cli_sweep(engine: Engine) -> None:
+    """``fukaiji protection sweep`` as an operator runs it, interpreter start included."""
+    url = engine.url.render_as_string(hide_password=False)
+    subprocess.run(
+        [sys.executable, "-m", "fukaiji", "protection", "sweep"],
+        env={**os.environ, "FUKAIJI_DATABASE_URL": url},
+        check=True,
+        capture_output=True,
+    )
 
 
 def sending(engine: Engine, people: Population, count: int) -> dict[str, object]:
