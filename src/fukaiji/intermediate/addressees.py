@@ -18,13 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fukaiji import audit, events
 from fukaiji.db.base import utc_now
-from fukaiji.db.sets import one_of
+from fukaiji.db.sets import one_of, strings
 from fukaiji.events import PersonEvent, PersonEventKind
 from fukaiji.identifiers import AddresseeNumber
 from fukaiji.intermediate.addressee_files import AddresseeRow, RowFault
@@ -172,20 +172,18 @@ UNKNOWN_HERE = (
 def unknown_here(
     session: Session, *, institution: Institution, rows: Sequence[AddresseeRow]
 ) -> list[RowFault]:
-    """A fault for every row whose number the institution never assigned."""
-    numbers = [row.addressee_number for row in rows]
-    known: set[str] = set()
-    for start in range(0, len(numbers), 500):
-        known.update(
-            session.scalars(
-                select(Addressee.addressee_number).where(
-                    Addressee.institution_id == institution.id,
-                    Addressee.addressee_number.in_(numbers[start : start + 500]),
-                )
-            )
-        )
+    """A fault for every row whose number the institution never assigned: one query, the
+    file's numbers bound as one set (a ledger may list more than a statement has parameters)."""
+    if not rows:
+        return []
+    batch = strings(session, {row.addressee_number for row in rows}).subquery()
+    number = next(iter(batch.c))
+    assigned = exists().where(
+        Addressee.institution_id == institution.id, Addressee.addressee_number == number
+    )
+    unknown = set(session.scalars(select(number).where(~assigned)))
     return [
         RowFault(row.row_number, row.addressee_number, UNKNOWN_HERE)
         for row in rows
-        if row.addressee_number not in known
+        if row.addressee_number in unknown
     ]

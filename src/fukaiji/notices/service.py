@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from fukaiji import audit
 from fukaiji.db.base import utc_now
+from fukaiji.db.sets import one_of
 from fukaiji.intermediate.addressee_files import (
     AddresseeRow,
     Encoding,
@@ -284,7 +285,7 @@ def screen(
             update(DestinationRow)
             .where(
                 DestinationRow.file_id == file.id,
-                DestinationRow.addressee_number.in_(sorted(excluded)),
+                one_of(session, DestinationRow.addressee_number, excluded),
             )
             .values(removed=True)
         )
