@@ -22,7 +22,7 @@ from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session
 from tests.attack.test_model import OSAKA_SPELLINGS
 from tests.portal.conftest import PortalWorld, Resident, build_portal_world
@@ -493,3 +493,49 @@ def test_a_bad_page_query_is_refused_naming_the_field(
         assert refused.status_code == 422, refused.text
         assert [error["field"] for error in refused.json()["errors"]] == [field]
         assert perpetrator_client.get(f"/portal/records?{query}").status_code == 422
+
+
+def test_narrowing_to_the_region_answers_as_an_institution_with_nothing_and_reads_nothing(
+    world: PortalWorld,
+    engine: Engine,
+    perpetrator_client: TestClient,
+    desk_client: TestClient,
+    desk: dict[str, str],
+) -> None:
+    """He narrows the views to one institution after another. Every item of 大阪市 is held back
+    from him; were they read and skipped, the answer for 大阪市 would take longer the more she
+    has there, and its time alone would name the region. So the answer for 大阪市 is the one for
+    an institution with nothing, and it reads none of the views' rows."""
+    victim = world.resident()
+    world.login(victim.card_token)
+    planted = plant(world, victim, with_notices=True)
+    at_osaka = world.enrol(victim, world.osaka)
+    for _ in range(40):  # a long history at the shelter: old code read it in growing batches
+        world.query(world.osaka, at_osaka, world.chiyoda)
+    world.session.commit()
+    register(desk_client, desk, victim, card_left_behind=True)
+    card_login(perpetrator_client, world, victim)
+
+    def narrowed_to(code: str) -> tuple[list, int]:
+        reads = []
+
+        def count(_conn, _cursor, statement: str, *_args) -> None:
+            if re.search(r"FROM (linkage_records|self_info_items|inbox_messages)\b", statement):
+                reads.append(statement)
+
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            bodies = []
+            for path in ("/folder", "/records", "/self-info", "/inbox"):
+                response = perpetrator_client.get(f"{PORTAL}{path}?institution={code}&limit=1")
+                assert response.status_code == 200, response.text
+                bodies.append(response.json())
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return bodies, len(reads)
+
+    shelter, shelter_reads = narrowed_to(world.osaka.code)
+    nothing, nothing_reads = narrowed_to("011002")  # 札幌市: she never had anything there
+    assert shelter == nothing
+    assert shelter_reads == 0 < nothing_reads
+    assert_nothing_of_the_region(json.dumps(shelter, ensure_ascii=False), planted)

@@ -49,6 +49,10 @@ class Mask(Protocol):
         """Whether the item must not be shown to this path."""
         ...
 
+    def hides_all_of(self, institution: InstitutionRef) -> bool:
+        """Whether every item naming ``institution`` is held back from this path."""
+        ...
+
 
 Guard = Callable[[Session, ViewPath], Mask | None]
 """The mask for a path, or None when the path may see everything."""

@@ -34,6 +34,7 @@ from fukaiji.intermediate.display import (
     self_info_page,
 )
 from fukaiji.intermediate.service import TOKYO, tokyo_date
+from fukaiji.network.linkage import InstitutionRef
 from fukaiji.network.models import Institution
 from fukaiji.portal.errors import InvalidInput
 from fukaiji.portal.folder import (
@@ -247,8 +248,11 @@ def folder_page(
             limit=limit,
         ),
     }
-    pages = {part: _page(fetchers[part], masks, request) for part in wanted}
     empty = _Page((), (), None, None)
+    if _filtered_to_what_is_held_back(session, masks, request.where):
+        pages = dict.fromkeys(wanted, empty)
+    else:
+        pages = {part: _page(fetchers[part], masks, request) for part in wanted}
     return FolderView(
         account_id=access.account.id,
         person_id=person_id,
@@ -263,6 +267,20 @@ def folder_page(
         next={part: page.next for part, page in pages.items() if page.next is not None},
         previous={part: page.previous for part, page in pages.items() if page.previous is not None},
     )
+
+
+def _filtered_to_what_is_held_back(
+    session: Session, masks: tuple[Mask, ...], where: ViewFilter
+) -> bool:
+    """Whether the view is narrowed to an institution every item of which is held back. Its
+    pages are then empty without reading: walking through every held-back item of it would
+    take longer the more there are, and the time of the answer alone would tell a risky path
+    which institution, and so which region, has her history (an empty institution answers at
+    once)."""
+    if where.institution_id is None or not masks:
+        return False
+    institution = InstitutionRef.of(session.get_one(Institution, where.institution_id))
+    return any(mask.hides_all_of(institution) for mask in masks)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from fukaiji.intermediate.display import DisclosableRecord, DisclosableSelfInfo
 from fukaiji.jpki import service as jpki
 from fukaiji.jpki.models import Card
+from fukaiji.network.linkage import InstitutionRef
 from fukaiji.portal import masking
 from fukaiji.portal.folder import InboxItem, ShownItem, folder_paths
 from fukaiji.portal.masking import ViewPath
@@ -70,6 +71,9 @@ class RegionMask:
 
     def hides(self, item: ShownItem) -> bool:
         return gives_away(item, self.region)
+
+    def hides_all_of(self, institution: InstitutionRef) -> bool:
+        return self.region.covers(institution)
 
 
 @masking.guard
