@@ -47,5 +47,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# Ids are INTEGER columns (32-bit on PostgreSQL): a larger number names no row, and asking for
+# one would be an error of the database rather than "not found".
+MAX_ID = 2**31 - 1
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)

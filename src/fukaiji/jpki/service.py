@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
 from fukaiji import audit
-from fukaiji.db.base import utc_now
+from fukaiji.db.base import MAX_ID, utc_now
 from fukaiji.jpki import chip
 from fukaiji.jpki.certificates import (
     CaKeyUnreadable,
@@ -89,7 +89,6 @@ CARD_HOLDER_ACTOR = "card-holder"
 SYSTEM_ACTOR = "system"
 MAX_CHALLENGE_BYTES = 1024
 # Ids are INTEGER columns (32-bit on PostgreSQL); a larger number names no card.
-_MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -841,7 +840,7 @@ def find_certificate(session: Session, serial: int) -> Certificate | None:
 
 def card_is_usable(session: Session, card_id: int) -> bool:
     """Whether the card is neither suspended nor abolished; cheap enough for every request."""
-    if not 1 <= card_id <= _MAX_ID:
+    if not 1 <= card_id <= MAX_ID:
         return False
     return session.scalar(select(Card.status).where(Card.id == card_id)) == CardStatus.ACTIVE
 
@@ -897,7 +896,7 @@ def export_certificate(
 
 def _card_for_update(session: Session, card_id: int) -> Card:
     card = None
-    if 1 <= card_id <= _MAX_ID:
+    if 1 <= card_id <= MAX_ID:
         card = session.scalars(
             _fresh(select(Card).where(Card.id == card_id).with_for_update())
         ).one_or_none()

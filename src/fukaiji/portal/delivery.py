@@ -16,7 +16,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from fukaiji import audit
-from fukaiji.db.base import utc_now
+from fukaiji.db.base import MAX_ID, utc_now
 from fukaiji.db.sets import one_of
 from fukaiji.network.models import Institution
 from fukaiji.portal import rules
@@ -26,8 +26,6 @@ from fukaiji.portal.rules import account_subject
 from fukaiji.portal.states import InboxCategory
 
 Key = TypeVar("Key", bound=Hashable)
-
-MAX_ID = 2**31 - 1
 
 
 def deliver_to_inboxes(

@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fukaiji.db.base import utc_now
+from fukaiji.db.base import MAX_ID, utc_now
 from fukaiji.db.keyset import Direction, Position, beyond, ordered
 from fukaiji.intermediate.display import (
     DisclosableRecord,
@@ -51,9 +51,6 @@ from fukaiji.portal.errors import NoFolderAccess
 from fukaiji.portal.masking import Mask, ViewPath, masks_for
 from fukaiji.portal.models import InboxMessage, PortalAccount, ProxyGrant
 from fukaiji.portal.states import ALL_VIEWS, GrantKind, InboxCategory, ViewKind
-
-# Ids are INTEGER columns (32-bit on PostgreSQL); a larger number names no row.
-MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fukaiji import audit
-from fukaiji.db.base import utc_now
+from fukaiji.db.base import MAX_ID, utc_now
 from fukaiji.network.models import Institution
 from fukaiji.portal import rules
 from fukaiji.portal._common import (
@@ -45,7 +45,6 @@ from fukaiji.portal.errors import (
     UnknownGrant,
     UnknownInvitation,
 )
-from fukaiji.portal.folder import MAX_ID
 from fukaiji.portal.models import PortalAccount, PortalSession, ProxyGrant, ProxyInvitation
 from fukaiji.portal.states import AccessAction, GrantEnd, GrantKind, Representation, SessionEnd
 from fukaiji.registry.errors import UnknownPerson

@@ -30,7 +30,7 @@ from cryptography import x509
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from fukaiji.db.base import utc_now
+from fukaiji.db.base import MAX_ID, utc_now
 from fukaiji.intermediate.service import tokyo_date
 from fukaiji.jpki import service as jpki
 from fukaiji.jpki.errors import LoginRefused
@@ -49,7 +49,7 @@ from fukaiji.portal._common import (
     session_actor,
 )
 from fukaiji.portal.errors import ChallengeRefused, DeletionRefused, NoFolderAccess
-from fukaiji.portal.folder import MAX_ID, FolderView, folder_access, inbox_shown_to
+from fukaiji.portal.folder import FolderView, folder_access, inbox_shown_to
 from fukaiji.portal.models import (
     AccessLogEntry,
     AccountSettings,

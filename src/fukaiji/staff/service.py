@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fukaiji import audit
-from fukaiji.db.base import utc_now
+from fukaiji.db.base import MAX_ID, utc_now
 from fukaiji.network.models import Department, Institution
 from fukaiji.staff.errors import (
     DepartmentOfAnotherInstitution,
@@ -71,7 +71,6 @@ _API_KEY_MAX_PRESENTED_LENGTH = 200
 
 # Ids are INTEGER columns (32-bit on PostgreSQL). A larger number names no row, and must be
 # answered as unknown rather than reach a driver that cannot even bind it.
-_MAX_ID = 2**31 - 1
 
 # Who the audit log names for a login attempt that has not (yet) proved an identity, and for a
 # lock the system applies by rule.
@@ -191,7 +190,7 @@ def _insert_account(session: Session, staff: StaffAccount) -> None:
 
 
 def _valid_id(value: int) -> bool:
-    return 1 <= value <= _MAX_ID
+    return 1 <= value <= MAX_ID
 
 
 def _institution(session: Session, institution_id: int) -> Institution:

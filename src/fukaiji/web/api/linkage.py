@@ -18,6 +18,7 @@ from fastapi import APIRouter, Depends, Path, Request, status
 from pydantic import BaseModel, Field, model_validator
 
 from fukaiji import intermediate
+from fukaiji.db.base import MAX_ID
 from fukaiji.identifiers import InvalidIdentifier, MyNumber
 from fukaiji.intermediate.models import NondisclosureRequester, SelfInfoItem
 from fukaiji.network import linkage as network_linkage
@@ -440,7 +441,7 @@ def list_records(
     summary="情報提供等記録を不開示にする (自機関の側)",
 )
 def undisclose_record(
-    record_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    record_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     institution: OwnInstitution,
     session: Database,
     principal: Principal = Desk,
@@ -501,7 +502,7 @@ def list_self_info(
     summary="副本を不開示にする (自己情報表示不開示)",
 )
 def undisclose_self_info(
-    item_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    item_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     institution: OwnInstitution,
     session: Database,
     principal: Principal = Desk,

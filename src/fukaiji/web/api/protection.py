@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from fukaiji import audit, intermediate
+from fukaiji.db.base import MAX_ID
 from fukaiji.identifiers import InvalidIdentifier, MyNumber
 from fukaiji.intermediate.models import NondisclosureRequester
 from fukaiji.intermediate.service import parse_addressee_number
@@ -814,7 +815,7 @@ def list_consents(
     summary="同意の取消し",
 )
 def withdraw_consent(
-    consent_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    consent_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     institution: OwnInstitution,
     session: Database,
     principal: Principal = ScreeningRoles,

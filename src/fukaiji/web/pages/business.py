@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from fukaiji import intermediate
+from fukaiji.db.base import MAX_ID
 from fukaiji.errors import DomainError
 from fukaiji.identifiers.local_government import lookup_local_government
 from fukaiji.intermediate.models import SelfInfoItem
@@ -111,7 +112,7 @@ def person_page(
     request: Request,
     session: Database,
     principal: BusinessScreen,
-    registered: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
+    registered: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> HTMLResponse:
     return _page(request, session, principal, number, registered=registered)
 

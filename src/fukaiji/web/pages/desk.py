@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from fukaiji import intermediate
-from fukaiji.db.base import utc_now
+from fukaiji.db.base import MAX_ID, utc_now
 from fukaiji.errors import DomainError
 from fukaiji.network.institutions import get_institution
 from fukaiji.network.models import Institution
@@ -488,7 +488,7 @@ def _notice_id(values: dict[str, Any]) -> uuid.UUID | None:
 @router.post("/{protection_id}/consents/{consent_id}/withdraw")
 async def withdraw_consent(
     protection_id: ProtectionId,
-    consent_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    consent_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     request: Request,
     session: Database,
     principal: DeskScreen,
